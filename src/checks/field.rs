@@ -1,0 +1,205 @@
+//! Field rules compiled to JSON Schema validators, once, at load time.
+//!
+//! Each field gets its own small validator so a failure is attributed to the
+//! field without parsing error paths, and so the engine can skip absent or
+//! blank values (completeness failures are never also format failures).
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::{Map, Value, json};
+
+use super::contract::{FieldSpec, FieldType};
+use crate::formats::{self, DivisionTable};
+
+thread_local! {
+    /// "Today" for formats that bound a date by it (a resident ID's birth date). The
+    /// engine sets it to the message's calendar day so a replay of the same messages
+    /// gives the same outcomes whatever the wall clock says.
+    static TODAY: Cell<Option<NaiveDate>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with "today" set to `today` for the format checks it makes.
+pub fn with_today<R>(today: NaiveDate, f: impl FnOnce() -> R) -> R {
+    let previous = TODAY.with(|t| t.replace(Some(today)));
+    let result = f();
+    TODAY.with(|t| t.set(previous));
+    result
+}
+
+fn today() -> NaiveDate {
+    TODAY
+        .with(|t| t.get())
+        .unwrap_or_else(|| chrono::Utc::now().date_naive())
+}
+
+/// The reference data formats and code tables check against.
+#[derive(Debug, Clone, Default)]
+pub struct FormatContext {
+    pub divisions: Arc<DivisionTable>,
+    pub code_tables: BTreeMap<String, Arc<HashSet<String>>>,
+}
+
+/// The JSON Schema format name a code table is registered under.
+fn code_table_format(name: &str) -> String {
+    format!("code-table:{name}")
+}
+
+impl FormatContext {
+    /// Validator options with every project format and code table registered.
+    fn options(&self) -> jsonschema::ValidationOptions<'_> {
+        let d = &self.divisions;
+        let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
+        let mut options = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .with_format("cn-resident-id", move |s: &str| {
+                formats::resident_id::is_valid(s, &d1, today())
+            })
+            .with_format("cn-uscc", move |s: &str| formats::uscc::is_valid(s, &d2))
+            .with_format("cn-division-code", move |s: &str| {
+                formats::division_code::is_valid(s, &d3)
+            })
+            .with_format("cn-mobile", formats::mobile::is_valid)
+            .with_format("date", formats::date::is_valid)
+            .with_format("month", formats::month::is_valid)
+            .with_format("date-time", formats::date_time::is_valid);
+        for (name, table) in &self.code_tables {
+            let table = table.clone();
+            options =
+                options.with_format(code_table_format(name), move |s: &str| table.contains(s));
+        }
+        options
+    }
+}
+
+/// A field's rules as a JSON Schema (without `required`, which is completeness).
+pub fn schema_for(spec: &FieldSpec) -> Value {
+    let mut s = Map::new();
+    let ty = match spec.kind {
+        FieldType::String => "string",
+        FieldType::Integer => "integer",
+        FieldType::Number => "number",
+        FieldType::Boolean => "boolean",
+    };
+    s.insert("type".into(), json!(ty));
+    // A code table is a format of its own, so a field may have both.
+    let table = spec.code_table.as_deref().map(code_table_format);
+    match (&spec.format, table) {
+        (Some(f), Some(t)) => {
+            s.insert("format".into(), json!(f));
+            s.insert("allOf".into(), json!([{ "format": t }]));
+        }
+        (Some(f), None) => {
+            s.insert("format".into(), json!(f));
+        }
+        (None, Some(t)) => {
+            s.insert("format".into(), json!(t));
+        }
+        (None, None) => {}
+    }
+    if let Some(p) = &spec.pattern {
+        s.insert("pattern".into(), json!(p));
+    }
+    if let Some(e) = &spec.allowed {
+        s.insert("enum".into(), json!(e));
+    }
+    for (key, v) in [
+        ("minLength", spec.min_length),
+        ("maxLength", spec.max_length),
+    ] {
+        if let Some(v) = v {
+            s.insert(key.into(), json!(v));
+        }
+    }
+    for (key, v) in [
+        ("minimum", spec.minimum),
+        ("maximum", spec.maximum),
+        ("exclusiveMinimum", spec.exclusive_minimum),
+        ("exclusiveMaximum", spec.exclusive_maximum),
+    ] {
+        if let Some(v) = v {
+            s.insert(key.into(), number(v));
+        }
+    }
+    Value::Object(s)
+}
+
+/// Whole numbers are written as integers so schemas read naturally in errors.
+fn number(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
+/// A field's compiled format check.
+pub struct FieldValidator {
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for FieldValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FieldValidator")
+    }
+}
+
+impl FieldValidator {
+    pub fn compile(spec: &FieldSpec, ctx: &FormatContext) -> Result<Self, String> {
+        let schema = schema_for(spec);
+        let validator = ctx.options().build(&schema).map_err(|e| e.to_string())?;
+        Ok(Self { validator })
+    }
+
+    /// The fast path: most values are valid.
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.validator.is_valid(value)
+    }
+
+    /// Why a value is invalid, without the value: the reason goes into violation
+    /// events and logs, which must never carry personal data.
+    pub fn reason(&self, value: &Value) -> String {
+        match self.validator.iter_errors(value).next() {
+            Some(e) => describe(e.kind()),
+            None => "valid".into(),
+        }
+    }
+}
+
+fn describe(kind: &ValidationErrorKind) -> String {
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let names: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![t.to_string()],
+                TypeKind::Multiple(ts) => ts.iter().map(|t| t.to_string()).collect(),
+            };
+            format!("not of type {}", names.join(" or "))
+        }
+        ValidationErrorKind::Format { format } => match format.strip_prefix("code-table:") {
+            Some(table) => format!("not in code table {table}"),
+            None => format!("not a valid {format}"),
+        },
+        ValidationErrorKind::Pattern { pattern } => format!("does not match pattern {pattern}"),
+        ValidationErrorKind::Enum { .. } => "not one of the allowed values".into(),
+        ValidationErrorKind::MinLength { limit } => format!("shorter than {limit} characters"),
+        ValidationErrorKind::MaxLength { limit } => format!("longer than {limit} characters"),
+        ValidationErrorKind::Minimum { limit } => format!("less than {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("greater than {limit}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("not greater than {limit}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => format!("not less than {limit}"),
+        _ => "invalid value".into(),
+    }
+}
+
+/// Absent, `null`, or a string of white space only: the completeness rule.
+pub fn is_blank(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}

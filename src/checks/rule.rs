@@ -1,0 +1,224 @@
+//! Within-record rules: the built-in kinds the catalog needs, and CEL
+//! expressions for anything else. Compiled once at load time.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::formats::{date, date_time, resident_id};
+
+/// How a date-like input is read by `not_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeKind {
+    Date,
+    DateTime,
+}
+
+/// What a compiled rule does; inputs are field indexes of the dataset.
+pub enum RuleLogic {
+    IdBirthDate {
+        id: usize,
+        date: usize,
+    },
+    IdGender {
+        id: usize,
+        gender: usize,
+        male: String,
+        female: String,
+    },
+    NotAfter {
+        earlier: (usize, TimeKind),
+        later: (usize, TimeKind),
+    },
+    Expression {
+        env: Arc<cel::Env>,
+        program: cel::Program,
+        /// CEL variable name -> field index.
+        variables: Vec<(String, usize)>,
+    },
+}
+
+impl std::fmt::Debug for RuleLogic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleLogic::IdBirthDate { .. } => f.write_str("IdBirthDate"),
+            RuleLogic::IdGender { .. } => f.write_str("IdGender"),
+            RuleLogic::NotAfter { .. } => f.write_str("NotAfter"),
+            RuleLogic::Expression { .. } => f.write_str("Expression"),
+        }
+    }
+}
+
+/// The result of one rule on one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleResult {
+    Pass,
+    Fail(&'static str),
+    NotApplicable,
+}
+
+/// The CEL environment expressions compile and run in: the standard library
+/// and the strings extension (`substring`, `charAt`...).
+pub fn cel_env() -> Result<Arc<cel::Env>, String> {
+    let mut env = cel::Env::stdlib();
+    env.add_extension(cel::extensions::strings)
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(env))
+}
+
+impl RuleLogic {
+    /// Compiles an expression; its inputs are the variables it names, each of
+    /// which must be a field (`field_index` answers `None` for an unknown name).
+    pub fn expression(
+        env: &Arc<cel::Env>,
+        source: &str,
+        field_index: impl Fn(&str) -> Option<usize>,
+    ) -> Result<RuleLogic, String> {
+        let program = env
+            .compile(source)
+            .map_err(|e| format!("invalid CEL expression: {e}"))?;
+        let mut names: Vec<String> = program
+            .references()
+            .variables()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        names.sort();
+        let mut variables = Vec::new();
+        let mut unknown = Vec::new();
+        for name in names {
+            match field_index(&name) {
+                Some(i) => variables.push((name, i)),
+                None => unknown.push(name),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(format!(
+                "expression names unknown field(s): {}",
+                unknown.join(", ")
+            ));
+        }
+        if variables.is_empty() {
+            return Err("expression names no field".into());
+        }
+        Ok(RuleLogic::Expression {
+            env: env.clone(),
+            program,
+            variables,
+        })
+    }
+
+    /// The field indexes this rule reads: all must be present and valid for it to
+    /// apply. The first is the field a violation points at.
+    pub fn inputs(&self) -> Vec<usize> {
+        match self {
+            RuleLogic::IdBirthDate { id, date } => vec![*date, *id],
+            RuleLogic::IdGender { id, gender, .. } => vec![*gender, *id],
+            RuleLogic::NotAfter { earlier, later } => vec![earlier.0, later.0],
+            RuleLogic::Expression { variables, .. } => variables.iter().map(|v| v.1).collect(),
+        }
+    }
+
+    /// Evaluates the rule on inputs that passed completeness and format:
+    /// `values[i]` is the value of field `i`, `None` when it is missing or invalid.
+    pub fn evaluate(&self, values: &[Option<&Value>]) -> RuleResult {
+        let str_of = |i: usize| values[i].and_then(Value::as_str);
+        match self {
+            RuleLogic::IdBirthDate { id, date } => {
+                let (Some(id), Some(date)) = (str_of(*id), str_of(*date)) else {
+                    return RuleResult::NotApplicable;
+                };
+                let Some(digits) = resident_id::birth_date_digits(id) else {
+                    return RuleResult::NotApplicable;
+                };
+                let same = date.len() == 10
+                    && date[0..4] == digits[0..4]
+                    && date[5..7] == digits[4..6]
+                    && date[8..10] == digits[6..8];
+                if same {
+                    RuleResult::Pass
+                } else {
+                    RuleResult::Fail("date differs from the birth date in the ID number")
+                }
+            }
+            RuleLogic::IdGender {
+                id,
+                gender,
+                male,
+                female,
+            } => {
+                let (Some(id), Some(gender)) = (str_of(*id), str_of(*gender)) else {
+                    return RuleResult::NotApplicable;
+                };
+                let Some(odd) = resident_id::sequence_parity_is_odd(id) else {
+                    return RuleResult::NotApplicable;
+                };
+                let expected = if gender == male {
+                    true
+                } else if gender == female {
+                    false
+                } else {
+                    // Unknown or unspecified gender: nothing to compare.
+                    return RuleResult::NotApplicable;
+                };
+                if odd == expected {
+                    RuleResult::Pass
+                } else {
+                    RuleResult::Fail("gender differs from the parity of the ID number")
+                }
+            }
+            RuleLogic::NotAfter { earlier, later } => {
+                let (Some(a), Some(b)) = (str_of(earlier.0), str_of(later.0)) else {
+                    return RuleResult::NotApplicable;
+                };
+                let ordered = match (earlier.1, later.1) {
+                    (TimeKind::DateTime, TimeKind::DateTime) => {
+                        match (date_time::parse(a), date_time::parse(b)) {
+                            (Some(a), Some(b)) => a <= b,
+                            _ => return RuleResult::NotApplicable,
+                        }
+                    }
+                    _ => match (calendar_day(a, earlier.1), calendar_day(b, later.1)) {
+                        (Some(a), Some(b)) => a <= b,
+                        _ => return RuleResult::NotApplicable,
+                    },
+                };
+                if ordered {
+                    RuleResult::Pass
+                } else {
+                    RuleResult::Fail("date is after the date it must not follow")
+                }
+            }
+            RuleLogic::Expression {
+                env,
+                program,
+                variables,
+            } => {
+                let mut context = cel::Context::with_env(env.clone());
+                for (name, i) in variables {
+                    let Some(v) = values[*i] else {
+                        return RuleResult::NotApplicable;
+                    };
+                    match cel::to_value(v) {
+                        Ok(v) => context.add_variable_from_value(name.as_str(), v),
+                        Err(_) => return RuleResult::Fail("expression input has no CEL value"),
+                    }
+                }
+                match program.execute(&context) {
+                    Ok(cel::Value::Bool(true)) => RuleResult::Pass,
+                    Ok(cel::Value::Bool(false)) => RuleResult::Fail("expression is false"),
+                    Ok(_) => RuleResult::Fail("expression did not give a boolean"),
+                    Err(_) => RuleResult::Fail("expression could not be evaluated"),
+                }
+            }
+        }
+    }
+}
+
+/// The calendar day of a date, or of a date-time as written (in its own offset).
+fn calendar_day(s: &str, kind: TimeKind) -> Option<chrono::NaiveDate> {
+    match kind {
+        TimeKind::Date => date::parse(s),
+        TimeKind::DateTime => date_time::parse(s).map(|t| t.date_naive()),
+    }
+}

@@ -1,0 +1,226 @@
+//! The check engine: a message in, its outcomes out. Pure and synchronous, so
+//! it is tested and benchmarked without Kafka; the only state it keeps is
+//! [`State`], shared safely between threads.
+
+pub mod outcome;
+pub mod state;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use chrono::{NaiveDate, TimeZone};
+use serde_json::Value;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+pub use outcome::{CheckOutcome, RecordOutcome};
+pub use state::State;
+
+use crate::checks::field::{is_blank, with_today};
+use crate::checks::rule::RuleResult;
+use crate::checks::{Checks, Dataset};
+use crate::formats::date_time;
+use crate::message::Message;
+
+/// Expiry runs after this many records (a deterministic cadence keeps replays exact).
+const EXPIRE_EVERY: u64 = 1 << 16;
+
+pub struct Engine {
+    checks: Arc<Checks>,
+    state: State,
+    /// Latest message time seen: expiry is measured back from it.
+    watermark_ms: AtomicI64,
+    evaluated: AtomicU64,
+}
+
+impl Engine {
+    /// `secret` keys the hashes of entity keys and values kept in memory.
+    pub fn new(checks: Arc<Checks>, secret: &[u8]) -> Self {
+        let state = State::new(secret, checks.entities.len());
+        Self {
+            checks,
+            state,
+            watermark_ms: AtomicI64::new(i64::MIN),
+            evaluated: AtomicU64::new(0),
+        }
+    }
+
+    pub fn checks(&self) -> &Arc<Checks> {
+        &self.checks
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Evaluates one message; `None` when no contract claims its topic.
+    pub fn evaluate(&self, msg: &Message<'_>) -> Option<RecordOutcome> {
+        let ds = self.checks.dataset_for_topic(msg.topic)?;
+        self.watermark_ms
+            .fetch_max(msg.timestamp_ms, Ordering::Relaxed);
+        let outcome = match parse_object(msg.payload) {
+            Ok(record) => {
+                let today = self.day_of(msg.timestamp_ms);
+                with_today(today, || self.evaluate_record(ds, msg, &record))
+            }
+            Err(reason) => {
+                let mut out = RecordOutcome::new(ds.index);
+                out.malformed = true;
+                out.fail(ds, ds.parse_check, reason);
+                out
+            }
+        };
+        if self.evaluated.fetch_add(1, Ordering::Relaxed) % EXPIRE_EVERY == EXPIRE_EVERY - 1 {
+            self.expire();
+        }
+        Some(outcome)
+    }
+
+    /// Forgets what is too old to matter any more.
+    pub fn expire(&self) {
+        let c = &self.checks;
+        self.state.expire(
+            self.watermark_ms.load(Ordering::Relaxed),
+            c.uniqueness_window_ms,
+            c.reference_ttl_ms,
+        );
+    }
+
+    /// The calendar day of a message time in the exchange's time zone.
+    pub fn day_of(&self, timestamp_ms: i64) -> NaiveDate {
+        match self.checks.time_zone.timestamp_millis_opt(timestamp_ms) {
+            chrono::LocalResult::Single(t) => t.date_naive(),
+            _ => chrono::DateTime::UNIX_EPOCH.date_naive(),
+        }
+    }
+
+    fn evaluate_record(
+        &self,
+        ds: &Dataset,
+        msg: &Message<'_>,
+        record: &serde_json::Map<String, Value>,
+    ) -> RecordOutcome {
+        let mut out = RecordOutcome::new(ds.index);
+        // `valid[i]`: field i's value when present, non-blank and of valid format.
+        let mut valid: smallvec::SmallVec<[Option<&Value>; 16]> =
+            smallvec::smallvec![None; ds.fields.len()];
+        for (i, f) in ds.fields.iter().enumerate() {
+            let value = record.get(&f.name);
+            if is_blank(value) {
+                if let Some(c) = f.required_check {
+                    out.fail(ds, c, "missing, null or blank");
+                }
+                // Missing is a completeness matter only, never also a format failure.
+                continue;
+            }
+            let value = value.expect("not blank, so present");
+            if let Some(c) = f.required_check {
+                out.pass(ds, c);
+            }
+            if f.validator.is_valid(value) {
+                out.pass(ds, f.format_check);
+                valid[i] = Some(value);
+            } else {
+                out.fail(ds, f.format_check, f.validator.reason(value));
+            }
+        }
+
+        for rule in &ds.rules {
+            if rule.inputs.iter().any(|&i| valid[i].is_none()) {
+                continue;
+            }
+            match rule.logic.evaluate(&valid) {
+                RuleResult::Pass => out.pass(ds, rule.check),
+                RuleResult::Fail(reason) => out.fail(ds, rule.check, reason),
+                RuleResult::NotApplicable => {}
+            }
+        }
+
+        for x in &ds.cross_source {
+            let (Some(key), Some(value)) = (valid[x.key_field], valid[x.field]) else {
+                continue;
+            };
+            let key = self.state.entity_key(x.entity, &text_of(key));
+            let value = self.value_hash(x.entity, x.attribute, value);
+            match x.check {
+                // The authority delivers; it is never charged for a conflict.
+                None => self
+                    .state
+                    .deliver(x.entity, key, x.attribute, value, msg.timestamp_ms),
+                Some(check) => match self.state.reference(x.entity, key, x.attribute) {
+                    Some(reference) if reference == value => out.pass(ds, check),
+                    Some(_) => out.fail(ds, check, "differs from the authoritative source"),
+                    None => {}
+                },
+            }
+        }
+
+        if let Some(updated_at) = valid[ds.updated_at_field]
+            .and_then(Value::as_str)
+            .and_then(date_time::parse)
+        {
+            let age = msg.timestamp_ms - updated_at.timestamp_millis();
+            out.age_ms = Some(age);
+            if age > ds.max_age_ms {
+                out.fail(
+                    ds,
+                    ds.freshness_check,
+                    "older than the dataset's maximum age",
+                );
+            } else if age < -self.checks.future_tolerance_ms {
+                out.fail(ds, ds.freshness_check, "updated_at is in the future");
+            } else {
+                out.pass(ds, ds.freshness_check);
+            }
+        }
+
+        if let Some(record_id) = valid[ds.record_id_field].and_then(Value::as_str) {
+            let key = self.state.record_key(ds.index, record_id);
+            if self
+                .state
+                .seen_before(key, msg.timestamp_ms, self.checks.uniqueness_window_ms)
+            {
+                out.fail(
+                    ds,
+                    ds.unique_check,
+                    "record_id already delivered within the window",
+                );
+            } else {
+                out.pass(ds, ds.unique_check);
+            }
+            out.record_id = Some(record_id.to_string());
+        }
+        out
+    }
+
+    /// Hash of a value after NFKC normalization and trimming, the catalog's comparison.
+    fn value_hash(&self, entity: usize, attribute: usize, value: &Value) -> u64 {
+        let text = text_of(value);
+        let trimmed = text.trim();
+        if is_nfkc_quick(trimmed.chars()) == IsNormalized::Yes {
+            self.state.value_hash(entity, attribute, trimmed)
+        } else {
+            let normalized: String = trimmed.nfkc().collect();
+            self.state.value_hash(entity, attribute, normalized.trim())
+        }
+    }
+}
+
+/// A value as text: strings as they are, anything else as JSON.
+fn text_of(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+/// The payload as a JSON object, or why it is malformed.
+fn parse_object(payload: Option<&[u8]>) -> Result<serde_json::Map<String, Value>, &'static str> {
+    let bytes = payload.ok_or("empty message (no payload)")?;
+    let text = std::str::from_utf8(bytes).map_err(|_| "payload is not valid UTF-8")?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("payload is JSON but not an object"),
+        Err(_) => Err("payload is not valid JSON"),
+    }
+}

@@ -1,0 +1,185 @@
+//! What the engine remembers between records: the authoritative values of
+//! entities (cross-source consistency) and the record ids seen recently
+//! (uniqueness). Only keyed hashes are kept, never the values themselves, so
+//! neither memory nor a snapshot on disk holds personal data.
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+
+use crate::checks::MAX_ENTITY_ATTRIBUTES;
+
+/// A 128-bit keyed hash: collisions are negligible at any realistic volume.
+pub type Hash128 = u128;
+
+/// The latest values an authoritative dataset delivered for one entity.
+/// 48 bytes; with the key and the map's overhead, under 100 bytes an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// Keyed hashes of the normalized attribute values.
+    pub values: [u64; MAX_ENTITY_ATTRIBUTES],
+    /// Bit `i` set when attribute `i` has been delivered.
+    pub known: u8,
+    /// Message time of the last delivery, for expiry.
+    pub updated_ms: i64,
+}
+
+/// Engine memory, safe to share between threads.
+pub struct State {
+    key: blake3::Hasher,
+    /// Per entity type: entity key hash -> reference values.
+    references: Vec<DashMap<Hash128, Reference>>,
+    /// (dataset, record id) hash -> latest message time it was delivered at.
+    seen: DashMap<Hash128, i64>,
+}
+
+impl State {
+    /// `secret` keys every hash: without it, a hash cannot be checked against a guess
+    /// (ID numbers are too guessable for a plain hash).
+    pub fn new(secret: &[u8], entities: usize) -> Self {
+        let key = blake3::derive_key("dqmon 2026 entity hashing", secret);
+        Self {
+            key: blake3::Hasher::new_keyed(&key),
+            references: (0..entities).map(|_| DashMap::new()).collect(),
+            seen: DashMap::new(),
+        }
+    }
+
+    fn hasher(&self, domain: u8, index: u16) -> blake3::Hasher {
+        let mut h = self.key.clone();
+        h.update(&[domain]);
+        h.update(&index.to_le_bytes());
+        h
+    }
+
+    /// The hash of an entity key, separated by entity type.
+    pub fn entity_key(&self, entity: usize, key: &str) -> Hash128 {
+        let mut h = self.hasher(b'k', entity as u16);
+        h.update(key.as_bytes());
+        first_u128(&h)
+    }
+
+    /// The hash of a normalized attribute value.
+    pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u64 {
+        let mut h = self.hasher(b'v', (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16);
+        h.update(value.as_bytes());
+        first_u128(&h) as u64
+    }
+
+    /// The hash of a record id within a dataset.
+    pub fn record_key(&self, dataset: usize, record_id: &str) -> Hash128 {
+        let mut h = self.hasher(b'r', dataset as u16);
+        h.update(record_id.as_bytes());
+        first_u128(&h)
+    }
+
+    /// Records an authoritative value.
+    pub fn deliver(&self, entity: usize, key: Hash128, attribute: usize, value: u64, at_ms: i64) {
+        let mut r = self.references[entity].entry(key).or_insert(Reference {
+            values: [0; MAX_ENTITY_ATTRIBUTES],
+            known: 0,
+            updated_ms: at_ms,
+        });
+        r.values[attribute] = value;
+        r.known |= 1 << attribute;
+        r.updated_ms = r.updated_ms.max(at_ms);
+    }
+
+    /// The authoritative value's hash, if one has been delivered.
+    pub fn reference(&self, entity: usize, key: Hash128, attribute: usize) -> Option<u64> {
+        let r = self.references[entity].get(&key)?;
+        (r.known & (1 << attribute) != 0).then(|| r.values[attribute])
+    }
+
+    /// Notes a delivery of a record id at `at_ms`; true when it was already
+    /// delivered within `window_ms` of that time (either side: clocks of
+    /// publishers differ, and a re-send is a re-send).
+    pub fn seen_before(&self, key: Hash128, at_ms: i64, window_ms: i64) -> bool {
+        match self.seen.entry(key) {
+            Entry::Occupied(mut e) => {
+                let previous = *e.get();
+                *e.get_mut() = previous.max(at_ms);
+                (at_ms - previous).abs() <= window_ms
+            }
+            Entry::Vacant(e) => {
+                e.insert(at_ms);
+                false
+            }
+        }
+    }
+
+    /// Forgets record ids older than the window and references older than the
+    /// TTL, both measured back from `watermark_ms`, so memory stays bounded.
+    pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) {
+        self.seen.retain(|_, at| *at >= watermark_ms - window_ms);
+        for map in &self.references {
+            map.retain(|_, r| r.updated_ms >= watermark_ms - ttl_ms);
+        }
+    }
+
+    /// Entities tracked, per entity type.
+    pub fn reference_counts(&self) -> Vec<usize> {
+        self.references.iter().map(DashMap::len).collect()
+    }
+
+    /// Record ids remembered.
+    pub fn seen_count(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+fn first_u128(h: &blake3::Hasher) -> u128 {
+    let bytes = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&bytes.as_bytes()[..16]);
+    u128::from_le_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_depend_on_the_secret_and_the_domain() {
+        let a = State::new(b"one", 2);
+        let b = State::new(b"two", 2);
+        assert_ne!(a.entity_key(0, "x"), b.entity_key(0, "x"));
+        assert_ne!(a.entity_key(0, "x"), a.entity_key(1, "x"));
+        assert_ne!(a.entity_key(0, "x"), a.record_key(0, "x"));
+        assert_eq!(a.entity_key(0, "x"), a.entity_key(0, "x"));
+    }
+
+    #[test]
+    fn references_keep_the_latest_value_per_attribute() {
+        let s = State::new(b"k", 1);
+        let key = s.entity_key(0, "id");
+        assert_eq!(s.reference(0, key, 0), None);
+        s.deliver(0, key, 0, 7, 1_000);
+        s.deliver(0, key, 0, 8, 2_000);
+        assert_eq!(s.reference(0, key, 0), Some(8));
+        assert_eq!(s.reference(0, key, 1), None);
+    }
+
+    #[test]
+    fn duplicates_count_within_the_window_only() {
+        let s = State::new(b"k", 0);
+        let day = 86_400_000;
+        let k = s.record_key(0, "r1");
+        assert!(!s.seen_before(k, 0, 7 * day));
+        assert!(s.seen_before(k, 7 * day, 7 * day));
+        assert!(!s.seen_before(k, 15 * day, 7 * day));
+        // A late message with an earlier timestamp is still a re-send.
+        assert!(s.seen_before(k, 14 * day, 7 * day));
+    }
+
+    #[test]
+    fn expiry_forgets_old_entries() {
+        let s = State::new(b"k", 1);
+        let day = 86_400_000;
+        s.seen_before(s.record_key(0, "old"), 0, 7 * day);
+        s.seen_before(s.record_key(0, "new"), 10 * day, 7 * day);
+        s.deliver(0, s.entity_key(0, "a"), 0, 1, 0);
+        s.expire(10 * day, 7 * day, 5 * day);
+        assert_eq!(s.seen_count(), 1);
+        assert_eq!(s.reference_counts(), vec![0]);
+    }
+}
