@@ -112,7 +112,7 @@ fetch_jars() {
 EOF
   rm -rf "$LIBS_DIR"
   # mvn output goes to stderr: stdout carries only KAFKA_BOOTSTRAP_SERVERS=...
-  mvn -q -B -Dstyle.color=never -f "${CACHE_DIR}/pom.xml" \
+  mvn -q -B -f "${CACHE_DIR}/pom.xml" \
     "${DEPENDENCY_PLUGIN}:copy-dependencies" \
     -DincludeScope=runtime \
     -DoutputDirectory="$LIBS_DIR" >&2 \

@@ -76,7 +76,11 @@ impl RuleLogic {
     ) -> Result<RuleLogic, String> {
         let program = env
             .compile(source)
-            .map_err(|e| format!("invalid CEL expression: {e}"))?;
+            // The parser's message ends with a drawing of the source; the first line says it all.
+            .map_err(|e| {
+                let text = e.to_string();
+                format!("invalid CEL expression: {}", text.lines().next().unwrap_or(""))
+            })?;
         let mut names: Vec<String> = program
             .references()
             .variables()
