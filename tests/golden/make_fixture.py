@@ -295,7 +295,7 @@ _cert = [0]
 def hc(mother: Person, gender: str = "1", newborn: str | None = "小宝") -> dict:
     _cert[0] += 1
     return {"record_id": AUTO, "certificate_no": f"Q260{_cert[0]:06d}", "newborn_name": newborn,
-            "newborn_gender": gender, "birth_datetime": "2026-06-13T08:30:00+08:00", "mother_id_number": mother.id,
+            "newborn_gender": gender, "birth_datetime": "2026-06-10T08:30:00+08:00", "mother_id_number": mother.id,
             "mother_name": mother.name, "hospital_name": "示例市第一人民医院", "division_code": mother.area,
             "updated_at": AGE(h=2)}
 
@@ -471,6 +471,7 @@ case("hc", hc(WEI), {"mother_name": "ＷＥＩ"}, ["mother_name.cross_source"], 
 case("hh", hh(YANG, 3), {"name": "杨逸帆"}, [], "YANG renamed to 杨逸帆: the reference changes")
 case("ca", ca(YANG), {"name": "杨一帆"}, ["name.cross_source"], "old name now disagrees")
 case("ca", ca(YANG), {"name": "杨逸帆"}, [], "new name agrees")
+case("hr", hr(YANG), {}, ["name.cross_source"], "hrss with the old name 杨一帆 disagrees too")
 case("hh", hh(YANG, 3), {"name": "杨逸帆" + "测" * 48}, ["name.format"],
      "51-char name is malformed: not delivered, reference stays 杨逸帆")
 case("hr", hr(YANG), {"name": "杨逸帆"}, [], "still compared with 杨逸帆")
@@ -822,6 +823,7 @@ case("mr", mr(E6), {"division_code": "110100"}, ["division_code.format"], "divis
 case("mr", mr(E6), {"status": "cancelled"}, [], "status cancelled passes")
 case("mr", mr(E6), {"status": "closed"}, ["status.format"], "status not in enumeration")
 case("mr", mr(E6), {"updated_at": "2026-06-15T25:00:00+08:00"}, ["updated_at.format"], "updated_at hour 25")
+case("mr", mr(E6), {"record_id": True}, ["record_id.format"], "record_id as a JSON boolean")
 
 # --- 17. format: tax ---------------------------------------------------------
 case("tx", tx(E6), {"uscc": E6.uscc[:11] + "V" + E6.uscc[12:]}, ["uscc.format"], "USCC with letter V")
@@ -836,6 +838,7 @@ case("tx", tx(E6), {"registration_date": "2018-07-20T00:00:00+08:00"}, ["registr
      "a date-time, not a date")
 case("tx", tx(E6), {"division_code": "440399"}, ["division_code.format"], "division 440399 not in table")
 case("tx", tx(E6), {"record_id": {"id": "TXTR-OBJ"}}, ["record_id.format"], "record_id as a JSON object")
+case("tx", tx(E6), {"updated_at": "2026-06-15T08:00:00+8:00"}, ["updated_at.format"], "offset hour not two digits")
 
 # --- 18. format: health --------------------------------------------------------
 case("hc", hc(WEI, "2"), {"certificate_no": "q260615001"}, ["certificate_no.format"], "lowercase letter")
@@ -863,6 +866,7 @@ case("hc", hc(WEI, "2"), {"hospital_name": "院" * 101}, ["hospital_name.format"
 case("hc", hc(WEI, "2"), {"division_code": "5001"}, ["division_code.format"], "4-digit division code")
 case("hc", hc(WEI, "2"), {"updated_at": "2026-06-15T08:00:00+0800"}, ["updated_at.format"],
      "updated_at offset without colon (not RFC 3339)")
+case("hc", hc(WEI, "2"), {"record_id": ["HCBC-ARRAY"]}, ["record_id.format"], "record_id as a JSON array")
 
 # --- 19. a few null keys and more valid traffic -------------------------------
 case("hh", hh(JIANG, 0), {}, [], "valid, message key null", key=None)
@@ -1006,8 +1010,19 @@ def build():
     return messages, expected
 
 
+def list_cases(messages):
+    """One line per message: line number, topic/partition/offset, expected failures, what it tests."""
+    for n, (c, m) in enumerate(zip(CASES, messages), 1):
+        fails = ",".join(sorted(c["fails"])) or "-"
+        print(f"{n:4d} {m['topic'].split('.', 1)[1]:40} p{m['partition']} o{m['offset']:<3d} {fails:60} {c['note']}")
+
+
 def main():
+    import sys
     messages, expected = build()
+    if "--list" in sys.argv[1:]:
+        list_cases(messages)
+        return
     with open(HERE / "input.jsonl", "w", encoding="utf-8", newline="\n") as f:
         for m in messages:
             f.write(dumps(m) + "\n")
