@@ -10,4 +10,5 @@ pub mod formats;
 pub mod message;
 pub mod report;
 pub mod score;
+pub mod simulate;
 pub mod violation;

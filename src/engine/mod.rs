@@ -194,7 +194,7 @@ impl Engine {
     }
 
     /// Hash of a value after NFKC normalization and trimming, the catalog's comparison.
-    fn value_hash(&self, entity: usize, attribute: usize, value: &Value) -> u64 {
+    fn value_hash(&self, entity: usize, attribute: usize, value: &Value) -> u32 {
         let text = text_of(value);
         let trimmed = text.trim();
         if is_nfkc_quick(trimmed.chars()) == IsNormalized::Yes {

@@ -8,19 +8,22 @@ use dashmap::mapref::entry::Entry;
 
 use crate::checks::MAX_ENTITY_ATTRIBUTES;
 
-/// A 128-bit keyed hash: collisions are negligible at any realistic volume.
-pub type Hash128 = u128;
+/// A 128-bit keyed hash, as two words so map entries align to 8 bytes, not 16:
+/// collisions between keys are negligible at any realistic volume.
+pub type Hash128 = [u64; 2];
 
-/// The latest values an authoritative dataset delivered for one entity.
-/// 48 bytes; with the key and the map's overhead, under 100 bytes an entity.
+/// The latest values an authoritative dataset delivered for one entity: 24
+/// bytes, 40 with its key, so an entity stays under 100 bytes with the map's
+/// overhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reference {
-    /// Keyed hashes of the normalized attribute values.
-    pub values: [u64; MAX_ENTITY_ATTRIBUTES],
+    /// Keyed 32-bit hashes of the normalized attribute values: a different value
+    /// passes for equal with odds of 1 in 4 billion, which a comparison can afford.
+    pub values: [u32; MAX_ENTITY_ATTRIBUTES],
+    /// Message time of the last delivery in seconds since the epoch, for expiry.
+    pub updated_secs: u32,
     /// Bit `i` set when attribute `i` has been delivered.
     pub known: u8,
-    /// Message time of the last delivery, for expiry.
-    pub updated_ms: i64,
 }
 
 /// Engine memory, safe to share between threads.
@@ -59,10 +62,10 @@ impl State {
     }
 
     /// The hash of a normalized attribute value.
-    pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u64 {
+    pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u32 {
         let mut h = self.hasher(b'v', (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16);
         h.update(value.as_bytes());
-        first_u128(&h) as u64
+        first_u128(&h)[0] as u32
     }
 
     /// The hash of a record id within a dataset.
@@ -73,19 +76,20 @@ impl State {
     }
 
     /// Records an authoritative value.
-    pub fn deliver(&self, entity: usize, key: Hash128, attribute: usize, value: u64, at_ms: i64) {
+    pub fn deliver(&self, entity: usize, key: Hash128, attribute: usize, value: u32, at_ms: i64) {
+        let at = secs(at_ms);
         let mut r = self.references[entity].entry(key).or_insert(Reference {
             values: [0; MAX_ENTITY_ATTRIBUTES],
+            updated_secs: at,
             known: 0,
-            updated_ms: at_ms,
         });
         r.values[attribute] = value;
         r.known |= 1 << attribute;
-        r.updated_ms = r.updated_ms.max(at_ms);
+        r.updated_secs = r.updated_secs.max(at);
     }
 
     /// The authoritative value's hash, if one has been delivered.
-    pub fn reference(&self, entity: usize, key: Hash128, attribute: usize) -> Option<u64> {
+    pub fn reference(&self, entity: usize, key: Hash128, attribute: usize) -> Option<u32> {
         let r = self.references[entity].get(&key)?;
         (r.known & (1 << attribute) != 0).then(|| r.values[attribute])
     }
@@ -112,7 +116,8 @@ impl State {
     pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) {
         self.seen.retain(|_, at| *at >= watermark_ms - window_ms);
         for map in &self.references {
-            map.retain(|_, r| r.updated_ms >= watermark_ms - ttl_ms);
+            let oldest = secs(watermark_ms - ttl_ms);
+            map.retain(|_, r| r.updated_secs >= oldest);
         }
     }
 
@@ -127,11 +132,18 @@ impl State {
     }
 }
 
-fn first_u128(h: &blake3::Hasher) -> u128 {
+fn first_u128(h: &blake3::Hasher) -> Hash128 {
     let bytes = h.finalize();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes.as_bytes()[..16]);
-    u128::from_le_bytes(b)
+    let b = bytes.as_bytes();
+    [
+        u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+        u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")),
+    ]
+}
+
+/// Epoch seconds in 32 bits (good until 2106); earlier times clamp to 0.
+fn secs(ms: i64) -> u32 {
+    (ms.div_euclid(1000)).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 #[cfg(test)]
@@ -155,6 +167,7 @@ mod tests {
         assert_eq!(s.reference(0, key, 0), None);
         s.deliver(0, key, 0, 7, 1_000);
         s.deliver(0, key, 0, 8, 2_000);
+        assert_eq!(std::mem::size_of::<(Hash128, Reference)>(), 40);
         assert_eq!(s.reference(0, key, 0), Some(8));
         assert_eq!(s.reference(0, key, 1), None);
     }

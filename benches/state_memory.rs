@@ -1,0 +1,57 @@
+//! Memory per tracked entity in the engine's state: a counting allocator
+//! measures the heap the maps hold after N entities are tracked.
+//!
+//! cargo bench --bench state_memory
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use dqmon::engine::State;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    for n in [100_000usize, 300_000, 1_000_000, 2_000_000] {
+        let state = State::new(b"memory benchmark", 2);
+        let before = LIVE.load(Ordering::Relaxed);
+        for i in 0..n {
+            // A person as the authoritative dataset delivers it: three attributes.
+            let key = state.entity_key(0, &format!("{i:018}"));
+            for a in 0..3 {
+                state.deliver(0, key, a, (i * 3 + a) as u32, 1_700_000_000_000);
+            }
+        }
+        let entities = LIVE.load(Ordering::Relaxed) - before;
+        for i in 0..n {
+            let key = state.record_key(0, &format!("rec-{i}"));
+            state.seen_before(key, 1_700_000_000_000, 7 * 86_400_000);
+        }
+        let records = LIVE.load(Ordering::Relaxed) - before - entities;
+        println!(
+            "n={n}: {:.1} bytes per tracked entity (3 attributes), {:.1} bytes per remembered record id",
+            entities as f64 / n as f64,
+            records as f64 / n as f64
+        );
+    }
+}
