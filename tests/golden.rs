@@ -58,7 +58,11 @@ fn violations_are_exactly_the_hand_written_ones() {
         .collect();
     let got_set: BTreeSet<&Key> = got.iter().collect();
     let expected_set: BTreeSet<&Key> = expected.iter().collect();
-    assert_eq!(got.len(), got_set.len(), "a check reported twice for one message");
+    assert_eq!(
+        got.len(),
+        got_set.len(),
+        "a check reported twice for one message"
+    );
     let missing: Vec<_> = expected_set.difference(&got_set).collect();
     let extra: Vec<_> = got_set.difference(&expected_set).collect();
     assert!(
@@ -80,7 +84,10 @@ fn report_matches_the_checked_in_one() {
     assert_eq!(report, expected);
     // The hand-written expectations agree with the report's totals.
     let expected = std::fs::read_to_string(EXPECTED_VIOLATIONS).unwrap();
-    let parse_failures = expected.lines().filter(|l| l.contains("\"message.parse\"")).count();
+    let parse_failures = expected
+        .lines()
+        .filter(|l| l.contains("\"message.parse\""))
+        .count();
     assert_eq!(report.malformed, parse_failures as u64);
     let messages = std::fs::read_to_string(INPUT).unwrap().lines().count();
     assert_eq!(report.messages, messages as u64);
@@ -153,12 +160,18 @@ fn violations_carry_no_personal_data() {
             }
         }
     }
-    assert!(values.len() > 100, "the fixture has personal values to look for");
+    assert!(
+        values.len() > 100,
+        "the fixture has personal values to look for"
+    );
     let (_, violations) = run(b"pii");
     for v in &violations {
         let text = serde_json::to_string(v).unwrap();
         for value in &values {
-            assert!(!text.contains(value.as_str()), "personal value leaked into {text}");
+            assert!(
+                !text.contains(value.as_str()),
+                "personal value leaked into {text}"
+            );
         }
     }
 }

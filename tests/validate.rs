@@ -15,8 +15,15 @@ fn shipped_contracts_validate() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("6 contracts, 6 departments, 2 entities"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("6 contracts, 6 departments, 2 entities"),
+        "{stdout}"
+    );
 
     let checks = dqmon::checks::load(Path::new("checks")).unwrap();
     let names: Vec<String> = checks.datasets.iter().map(|d| d.qualified_name()).collect();
@@ -43,21 +50,69 @@ fn broken_contracts_report_every_problem_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let dir = "tests/broken-checks";
     let expected = [
-        ("alpha/people.yaml", "fields.birth.format", "unknown format `birthday`"),
-        ("alpha/people.yaml", "fields.kind.code_table", "unknown code table `kinds`"),
-        ("alpha/people.yaml", "fields.size.max_length", "applies to string fields only"),
-        ("alpha/people.yaml", "rules[0].date_field", "names field `birth_day`, which does not exist"),
-        ("alpha/people.yaml", "rules[1].expression", "unknown field(s): nickname"),
-        ("alpha/people.yaml", "rules[2].expression", "invalid CEL expression"),
-        ("alpha/typo.yaml", "line 7 column 25", "unknown field `requird`"),
-        ("beta/orders.yaml", "cross_source[0].entity", "unknown entity `customer`"),
-        ("beta/orders.yaml", "cross_source[1].attributes.nickname", "has no attribute `nickname`"),
-        ("beta/orders.yaml", "department", "does not match the folder `beta`"),
+        (
+            "alpha/people.yaml",
+            "fields.birth.format",
+            "unknown format `birthday`",
+        ),
+        (
+            "alpha/people.yaml",
+            "fields.kind.code_table",
+            "unknown code table `kinds`",
+        ),
+        (
+            "alpha/people.yaml",
+            "fields.size.max_length",
+            "applies to string fields only",
+        ),
+        (
+            "alpha/people.yaml",
+            "rules[0].date_field",
+            "names field `birth_day`, which does not exist",
+        ),
+        (
+            "alpha/people.yaml",
+            "rules[1].expression",
+            "unknown field(s): nickname",
+        ),
+        (
+            "alpha/people.yaml",
+            "rules[2].expression",
+            "invalid CEL expression",
+        ),
+        (
+            "alpha/typo.yaml",
+            "line 7 column 25",
+            "unknown field `requird`",
+        ),
+        (
+            "beta/orders.yaml",
+            "cross_source[0].entity",
+            "unknown entity `customer`",
+        ),
+        (
+            "beta/orders.yaml",
+            "cross_source[1].attributes.nickname",
+            "has no attribute `nickname`",
+        ),
+        (
+            "beta/orders.yaml",
+            "department",
+            "does not match the folder `beta`",
+        ),
         ("beta/orders.yaml", "fields.record_id", "is a common field"),
-        ("beta/orders.yaml", "key_field", "names field `order_no`, which does not exist"),
+        (
+            "beta/orders.yaml",
+            "key_field",
+            "names field `order_no`, which does not exist",
+        ),
         ("beta/orders.yaml", "max_age_hours", "must be at least 1"),
         ("beta/orders.yaml", "topic", "is also claimed by"),
-        ("exchange.yaml", "entities.company.authoritative", "`nobody.companies` does not exist"),
+        (
+            "exchange.yaml",
+            "entities.company.authoritative",
+            "`nobody.companies` does not exist",
+        ),
         ("exchange.yaml", "time_zone", "unknown time zone"),
         ("reference/gender.csv", "line 3", "duplicate code `1`"),
         ("scoring.yaml", "weights", "missing weight for `uniqueness`"),
@@ -67,11 +122,17 @@ fn broken_contracts_report_every_problem_at_once() {
     for (file, location, what) in expected {
         let prefix = format!("{dir}/{file}: {location}: ");
         assert!(
-            lines.iter().any(|l| l.starts_with(&prefix) && l.contains(what)),
+            lines
+                .iter()
+                .any(|l| l.starts_with(&prefix) && l.contains(what)),
             "missing `{prefix}...{what}` in:\n{stderr}"
         );
     }
-    assert_eq!(lines.len(), expected.len(), "unexpected problems:\n{stderr}");
+    assert_eq!(
+        lines.len(),
+        expected.len(),
+        "unexpected problems:\n{stderr}"
+    );
     assert!(stderr.contains(&format!("{} problem(s) found", expected.len())));
 }
 

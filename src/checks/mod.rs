@@ -81,6 +81,8 @@ pub struct Dataset {
     pub path: PathBuf,
     pub max_age_ms: i64,
     pub fields: Vec<Field>,
+    /// Field indexes sorted by name (records arrive as name-sorted maps).
+    pub by_name: Vec<usize>,
     pub record_id_field: usize,
     pub updated_at_field: usize,
     pub key_field: usize,
@@ -840,6 +842,11 @@ fn compile_dataset(
         topic: c.topic.clone(),
         path: path.to_path_buf(),
         max_age_ms: i64::from(c.max_age_hours) * 3_600_000,
+        by_name: {
+            let mut order: Vec<usize> = (0..fields.len()).collect();
+            order.sort_by(|&a, &b| fields[a].name.cmp(&fields[b].name));
+            order
+        },
         fields,
         record_id_field: record_id_field?,
         updated_at_field: updated_at_field?,

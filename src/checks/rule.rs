@@ -79,7 +79,10 @@ impl RuleLogic {
             // The parser's message ends with a drawing of the source; the first line says it all.
             .map_err(|e| {
                 let text = e.to_string();
-                format!("invalid CEL expression: {}", text.lines().next().unwrap_or(""))
+                format!(
+                    "invalid CEL expression: {}",
+                    text.lines().next().unwrap_or("")
+                )
             })?;
         let mut names: Vec<String> = program
             .references()

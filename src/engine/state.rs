@@ -3,8 +3,12 @@
 //! (uniqueness). Only keyed hashes are kept, never the values themselves, so
 //! neither memory nor a snapshot on disk holds personal data.
 
+use std::hash::Hasher as _;
+
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use rustc_hash::FxBuildHasher;
+use siphasher::sip128::{Hasher128, SipHasher24};
 
 use crate::checks::MAX_ENTITY_ATTRIBUTES;
 
@@ -26,52 +30,59 @@ pub struct Reference {
     pub known: u8,
 }
 
+/// Keys are already uniform keyed hashes: the maps need no second strong hash.
+type Map<V> = DashMap<Hash128, V, FxBuildHasher>;
+
 /// Engine memory, safe to share between threads.
 pub struct State {
-    key: blake3::Hasher,
+    /// SipHash-2-4 key: a PRF built for short inputs such as ID numbers.
+    key: [u8; 16],
     /// Per entity type: entity key hash -> reference values.
-    references: Vec<DashMap<Hash128, Reference>>,
+    references: Vec<Map<Reference>>,
     /// (dataset, record id) hash -> latest message time it was delivered at.
-    seen: DashMap<Hash128, i64>,
+    seen: Map<i64>,
 }
 
 impl State {
     /// `secret` keys every hash: without it, a hash cannot be checked against a guess
     /// (ID numbers are too guessable for a plain hash).
     pub fn new(secret: &[u8], entities: usize) -> Self {
-        let key = blake3::derive_key("dqmon 2026 entity hashing", secret);
+        // Secrets from configuration are text of any length: derive a uniform key.
+        let derived = blake3::derive_key("dqmon 2026 entity hashing", secret);
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&derived[..16]);
         Self {
-            key: blake3::Hasher::new_keyed(&key),
-            references: (0..entities).map(|_| DashMap::new()).collect(),
-            seen: DashMap::new(),
+            key,
+            references: (0..entities).map(|_| Map::default()).collect(),
+            seen: Map::default(),
         }
     }
 
-    fn hasher(&self, domain: u8, index: u16) -> blake3::Hasher {
-        let mut h = self.key.clone();
-        h.update(&[domain]);
-        h.update(&index.to_le_bytes());
+    fn hasher(&self, domain: u8, index: u16) -> SipHasher24 {
+        let mut h = SipHasher24::new_with_key(&self.key);
+        h.write(&[domain]);
+        h.write(&index.to_le_bytes());
         h
     }
 
     /// The hash of an entity key, separated by entity type.
     pub fn entity_key(&self, entity: usize, key: &str) -> Hash128 {
         let mut h = self.hasher(b'k', entity as u16);
-        h.update(key.as_bytes());
+        h.write(key.as_bytes());
         first_u128(&h)
     }
 
     /// The hash of a normalized attribute value.
     pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u32 {
         let mut h = self.hasher(b'v', (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16);
-        h.update(value.as_bytes());
+        h.write(value.as_bytes());
         first_u128(&h)[0] as u32
     }
 
     /// The hash of a record id within a dataset.
     pub fn record_key(&self, dataset: usize, record_id: &str) -> Hash128 {
         let mut h = self.hasher(b'r', dataset as u16);
-        h.update(record_id.as_bytes());
+        h.write(record_id.as_bytes());
         first_u128(&h)
     }
 
@@ -123,7 +134,7 @@ impl State {
 
     /// Entities tracked, per entity type.
     pub fn reference_counts(&self) -> Vec<usize> {
-        self.references.iter().map(DashMap::len).collect()
+        self.references.iter().map(|m| m.len()).collect()
     }
 
     /// Record ids remembered.
@@ -132,13 +143,9 @@ impl State {
     }
 }
 
-fn first_u128(h: &blake3::Hasher) -> Hash128 {
-    let bytes = h.finalize();
-    let b = bytes.as_bytes();
-    [
-        u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-        u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")),
-    ]
+fn first_u128(h: &SipHasher24) -> Hash128 {
+    let r = h.finish128();
+    [r.h1, r.h2]
 }
 
 /// Epoch seconds in 32 bits (good until 2106); earlier times clamp to 0.
