@@ -3,12 +3,20 @@
 //! live at the edges.
 
 pub mod checks;
+pub mod config;
+pub mod demo;
 pub mod dimension;
 pub mod engine;
 pub mod eval;
 pub mod formats;
+pub mod http;
 pub mod message;
+pub mod metrics;
+pub mod period;
+pub mod publish;
 pub mod report;
 pub mod score;
+pub mod service;
 pub mod simulate;
+pub mod store;
 pub mod violation;

@@ -43,6 +43,74 @@ enum Command {
         #[arg(long)]
         violations: Option<PathBuf>,
     },
+    /// Run the monitor on a Kafka bus until SIGTERM or SIGINT.
+    Run {
+        /// The service configuration (TOML); `DQMON_<SECTION>__<KEY>` variables override it.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Everything on one machine: an in-process Kafka, six simulated departments, the monitor.
+    Demo {
+        /// The checks folder.
+        #[arg(long, default_value = "checks")]
+        checks: PathBuf,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Simulated messages per second.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        /// Address of the metrics and API.
+        #[arg(long, default_value = "127.0.0.1:9898")]
+        http: std::net::SocketAddr,
+        /// Seed of the simulated traffic.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Publish simulated traffic of the six departments to a real broker.
+    Simulate {
+        /// `host:port` list of the brokers.
+        #[arg(long)]
+        bootstrap_servers: String,
+        /// Stop after this many messages (default: run until Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Messages per second; 0 publishes as fast as the broker takes them.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        /// Seed of the simulated traffic.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The checks folder (for the division table).
+        #[arg(long, default_value = "checks")]
+        checks: PathBuf,
+        /// A librdkafka property for the producer, `key=value` (repeatable): SASL, TLS...
+        #[arg(long = "property", value_parser = parse_property)]
+        properties: Vec<(String, String)>,
+    },
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{s}` is not key=value"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -97,5 +165,91 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Run { config } => {
+            let config = match dqmon::config::Config::load(Some(&config)) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{}: {e}", config.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            report(runtime().block_on(dqmon::service::run(config)))
+        }
+        Command::Demo {
+            checks,
+            duration,
+            rate,
+            http,
+            seed,
+        } => report(
+            runtime().block_on(dqmon::demo::run(dqmon::demo::DemoOptions {
+                checks_dir: checks,
+                duration: duration.map(std::time::Duration::from_secs),
+                rate,
+                http,
+                seed,
+            })),
+        ),
+        Command::Simulate {
+            bootstrap_servers,
+            count,
+            rate,
+            seed,
+            checks,
+            properties,
+        } => report(runtime().block_on(simulate(
+            bootstrap_servers,
+            count,
+            rate,
+            seed,
+            checks,
+            properties,
+        ))),
     }
+}
+
+async fn simulate(
+    bootstrap_servers: String,
+    count: Option<u64>,
+    rate: f64,
+    seed: u64,
+    checks: PathBuf,
+    properties: Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(checks.join("reference/gb2260-divisions.csv"))
+        .context("reading the division table")?;
+    let divisions =
+        dqmon::formats::DivisionTable::from_csv(&text).map_err(|e| anyhow::anyhow!(e))?;
+    let mut sim = dqmon::simulate::Simulator::new(
+        dqmon::simulate::SimConfig {
+            seed,
+            ..Default::default()
+        },
+        &divisions,
+    );
+    let mut config = rdkafka::ClientConfig::new();
+    config
+        .set("bootstrap.servers", &bootstrap_servers)
+        .set("linger.ms", "5")
+        .set("acks", "all");
+    for (k, v) in &properties {
+        config.set(k, v);
+    }
+    let producer: rdkafka::producer::FutureProducer = config.create()?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        dqmon::service::termination().await;
+        stop.cancel();
+    });
+    let published = dqmon::publish::publish(
+        &producer,
+        &mut sim,
+        dqmon::publish::Pace { count, rate },
+        &cancel,
+    )
+    .await;
+    eprintln!("published {published} messages to {bootstrap_servers}");
+    Ok(())
 }

@@ -27,6 +27,10 @@ pub struct ContractFile {
     pub key_field: String,
     /// Maximum age of a record at publication (`message timestamp - updated_at`), in hours.
     pub max_age_hours: u32,
+    /// How long the dataset may stay silent before operators are alerted, in minutes
+    /// (exported as `dq_dataset_max_silence_seconds` for the alert rule).
+    #[serde(default = "default_max_silence_minutes")]
+    pub max_silence_minutes: u32,
     /// The fields of the record. The exchange's common fields (`record_id`, `updated_at`)
     /// are added from `exchange.yaml` and must not be repeated here.
     pub fields: BTreeMap<String, FieldSpec>,
@@ -179,6 +183,10 @@ impl RuleSpec {
     }
 }
 
+fn default_max_silence_minutes() -> u32 {
+    10
+}
+
 fn default_male() -> String {
     "1".into()
 }
@@ -242,4 +250,8 @@ pub struct EntitySpec {
 pub struct ScoringFile {
     /// Dimension -> weight; renormalized over the dimensions that have outcomes.
     pub weights: BTreeMap<String, f64>,
+    /// Dimension -> pass rate (0 to 1) under which a department is alerted
+    /// (exported as `dq_dimension_pass_rate_threshold` for the alert rule).
+    #[serde(default)]
+    pub alert_thresholds: BTreeMap<String, f64>,
 }

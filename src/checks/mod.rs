@@ -80,6 +80,7 @@ pub struct Dataset {
     pub topic: String,
     pub path: PathBuf,
     pub max_age_ms: i64,
+    pub max_silence_secs: u64,
     pub fields: Vec<Field>,
     /// Field indexes sorted by name (records arrive as name-sorted maps).
     pub by_name: Vec<usize>,
@@ -134,6 +135,8 @@ pub struct Checks {
     pub datasets: Vec<Dataset>,
     pub entities: Vec<Entity>,
     pub weights: Weights,
+    /// Pass rate under which a dimension alerts, per dimension (catalog order).
+    pub alert_thresholds: [f64; 5],
     pub uniqueness_window_ms: i64,
     pub future_tolerance_ms: i64,
     pub reference_ttl_ms: i64,
@@ -177,9 +180,14 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
     let exchange: Option<ExchangeFile> = read_yaml(&exchange_path, &mut errors);
     let scoring_path = dir.join(SCORING_FILE);
     let scoring: Option<ScoringFile> = read_yaml(&scoring_path, &mut errors);
-    let weights = scoring
-        .map(|s| weights_from(&s, &scoring_path, &mut errors))
-        .unwrap_or_default();
+    let (weights, alert_thresholds) = scoring
+        .map(|s| {
+            (
+                weights_from(&s, &scoring_path, &mut errors),
+                thresholds_from(&s, &scoring_path, &mut errors),
+            )
+        })
+        .unwrap_or((Weights::default(), DEFAULT_THRESHOLDS));
     let ctx = reference::load(&dir.join(REFERENCE_DIR), DIVISIONS_TABLE, &mut errors);
 
     let mut contracts = Vec::new();
@@ -314,6 +322,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         datasets,
         entities,
         weights,
+        alert_thresholds,
         uniqueness_window_ms: i64::from(exchange.uniqueness_window_days) * day_ms,
         future_tolerance_ms: i64::from(exchange.future_tolerance_secs) * 1000,
         reference_ttl_ms: i64::from(exchange.reference_ttl_days) * day_ms,
@@ -330,6 +339,7 @@ fn unreachable_checks() -> Checks {
         datasets: Vec::new(),
         entities: Vec::new(),
         weights: Weights::default(),
+        alert_thresholds: DEFAULT_THRESHOLDS,
         uniqueness_window_ms: 0,
         future_tolerance_ms: 0,
         reference_ttl_ms: 0,
@@ -417,6 +427,29 @@ fn weights_from(s: &ScoringFile, path: &Path, errors: &mut Collector) -> Weights
         errors.push(path, "weights", "the weights add up to 0");
     }
     Weights(w)
+}
+
+/// Pass rates under which a dimension alerts when scoring.yaml names none.
+const DEFAULT_THRESHOLDS: [f64; 5] = [0.95; 5];
+
+fn thresholds_from(s: &ScoringFile, path: &Path, errors: &mut Collector) -> [f64; 5] {
+    let mut t = DEFAULT_THRESHOLDS;
+    for (name, &value) in &s.alert_thresholds {
+        match Dimension::parse(name) {
+            Some(d) if (0.0..=1.0).contains(&value) => t[d as usize] = value,
+            Some(_) => errors.push(
+                path,
+                format!("alert_thresholds.{name}"),
+                "a threshold is a pass rate from 0 to 1",
+            ),
+            None => errors.push(
+                path,
+                format!("alert_thresholds.{name}"),
+                "unknown dimension",
+            ),
+        }
+    }
+    t
 }
 
 /// Check ids are metric label values: keep them plain.
@@ -842,6 +875,7 @@ fn compile_dataset(
         topic: c.topic.clone(),
         path: path.to_path_buf(),
         max_age_ms: i64::from(c.max_age_hours) * 3_600_000,
+        max_silence_secs: u64::from(c.max_silence_minutes) * 60,
         by_name: {
             let mut order: Vec<usize> = (0..fields.len()).collect();
             order.sort_by(|&a, &b| fields[a].name.cmp(&fields[b].name));

@@ -1,0 +1,281 @@
+//! Service configuration: a TOML file, overridden by `DQMON_<SECTION>__<KEY>`
+//! environment variables (`DQMON_KAFKA__BOOTSTRAP_SERVERS=...`). Unknown keys
+//! are errors, so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The whole configuration of `dqmon run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The folder of contracts (`checks/`), validated at start-up like `dqmon validate`.
+    #[serde(default = "default_checks_dir")]
+    pub checks_dir: PathBuf,
+    /// The bus.
+    pub kafka: KafkaConfig,
+    /// The HTTP server: metrics, health, API.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Keyed hashing of entity keys and values held in memory.
+    pub hashing: HashingConfig,
+    /// Tuning of the processing pipeline.
+    #[serde(default)]
+    pub processing: ProcessingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `host:port` list of the brokers.
+    pub bootstrap_servers: String,
+    /// The consumer group; instances sharing it split the partitions.
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    /// Where violation events go, keyed by department.
+    #[serde(default = "default_violations_topic")]
+    pub violations_topic: String,
+    /// Where malformed messages go, byte for byte, with headers saying why.
+    #[serde(default = "default_deadletter_topic")]
+    pub deadletter_topic: String,
+    /// librdkafka properties for both consumer and producer (`security.protocol`,
+    /// `sasl.mechanism`, `sasl.username`, `ssl.ca.location`...), passed as they are.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// librdkafka properties for the consumer only.
+    #[serde(default)]
+    pub consumer_properties: BTreeMap<String, String>,
+    /// librdkafka properties for the producer only.
+    #[serde(default)]
+    pub producer_properties: BTreeMap<String, String>,
+    /// How often librdkafka reports statistics (consumer lag, broker state), in seconds.
+    #[serde(default = "default_statistics_interval_secs")]
+    pub statistics_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address of `/metrics`, `/healthz`, `/readyz` and the API.
+    #[serde(default = "default_listen_address")]
+    pub listen_address: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen_address: default_listen_address(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingConfig {
+    /// The secret key of the hashes, at least 16 characters. Prefer `secret_file`
+    /// or the `DQMON_HASHING__SECRET` environment variable to a secret in a file
+    /// under version control.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// A file holding the secret (surrounding white space ignored).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessingConfig {
+    /// Messages handed to outputs but not yet acknowledged; consumption pauses above it.
+    #[serde(default = "default_max_in_flight_messages")]
+    pub max_in_flight_messages: usize,
+    /// On SIGTERM, how long to wait for in-flight outputs before giving up on them
+    /// (their offsets are then not committed, so they are read again), in seconds.
+    #[serde(default = "default_shutdown_timeout_secs")]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight_messages: default_max_in_flight_messages(),
+            shutdown_timeout_secs: default_shutdown_timeout_secs(),
+        }
+    }
+}
+
+fn default_checks_dir() -> PathBuf {
+    PathBuf::from("checks")
+}
+fn default_group_id() -> String {
+    "dqmon".into()
+}
+fn default_violations_topic() -> String {
+    "dq.violations".into()
+}
+fn default_deadletter_topic() -> String {
+    "dq.deadletter".into()
+}
+fn default_statistics_interval_secs() -> u64 {
+    5
+}
+fn default_listen_address() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 9898))
+}
+fn default_max_in_flight_messages() -> usize {
+    20_000
+}
+fn default_shutdown_timeout_secs() -> u64 {
+    7
+}
+
+/// A configuration that cannot be used, with every reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads `path` (when given) and the `DQMON_` environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            if !path.exists() {
+                return Err(ConfigError(format!("{}: no such file", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        Self::from_figment(figment.merge(env_provider()))
+    }
+
+    /// Parses a configuration from TOML text (and the environment).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::string(text))
+                .merge(env_provider()),
+        )
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|e| {
+            let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            ConfigError(all.join("\n"))
+        })?;
+        config.secret()?;
+        if config.processing.max_in_flight_messages == 0 {
+            return Err(ConfigError(
+                "processing.max_in_flight_messages: must be at least 1".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The hashing secret, from `secret` or `secret_file`.
+    pub fn secret(&self) -> Result<Vec<u8>, ConfigError> {
+        let h = &self.hashing;
+        let secret = match (&h.secret, &h.secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "hashing: give `secret` or `secret_file`, not both".into(),
+                ));
+            }
+            (Some(s), None) => s.clone(),
+            (None, Some(p)) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigError(format!("hashing.secret_file: {}: {e}", p.display())))?
+                .trim()
+                .to_string(),
+            (None, None) => {
+                return Err(ConfigError(
+                    "hashing: a `secret` (or `secret_file`, or DQMON_HASHING__SECRET) is required"
+                        .into(),
+                ));
+            }
+        };
+        if secret.chars().count() < 16 {
+            return Err(ConfigError(
+                "hashing.secret: must be at least 16 characters".into(),
+            ));
+        }
+        Ok(secret.into_bytes())
+    }
+}
+
+/// `DQMON_KAFKA__BOOTSTRAP_SERVERS` -> `kafka.bootstrap_servers`. Variables without
+/// a section (`DQMON_LOG`) are not configuration keys and are left alone.
+fn env_provider() -> Env {
+    Env::prefixed("DQMON_")
+        .filter(|key| key.as_str().contains("__") || key == "checks_dir")
+        .split("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [kafka]
+        bootstrap_servers = "127.0.0.1:9092"
+        [hashing]
+        secret = "0123456789abcdef"
+    "#;
+
+    #[test]
+    fn defaults_fill_in() {
+        let c = Config::from_toml(MINIMAL).unwrap();
+        assert_eq!(c.kafka.group_id, "dqmon");
+        assert_eq!(c.kafka.violations_topic, "dq.violations");
+        assert_eq!(c.http.listen_address.port(), 9898);
+        assert_eq!(c.checks_dir, PathBuf::from("checks"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let text = format!("{MINIMAL}\n[http]\nlisten_adress = \"127.0.0.1:1\"\n");
+        let e = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(e.contains("listen_adress"), "{e}");
+    }
+
+    #[test]
+    fn a_short_or_missing_secret_is_rejected() {
+        let e = Config::from_toml(
+            "[kafka]\nbootstrap_servers = \"x\"\n[hashing]\nsecret = \"short\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("at least 16"));
+        let e = Config::from_toml("[kafka]\nbootstrap_servers = \"x\"\n[hashing]\n").unwrap_err();
+        assert!(e.to_string().contains("required"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DQMON_KAFKA__BOOTSTRAP_SERVERS", "broker:9093");
+            jail.set_env("DQMON_LOG", "debug");
+            let c = Config::from_toml(MINIMAL).unwrap();
+            assert_eq!(c.kafka.bootstrap_servers, "broker:9093");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_sample_configuration_loads_with_a_secret_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let sample =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dqmon.toml"))
+                    .unwrap();
+            jail.create_file("dqmon.toml", &sample)?;
+            assert!(Config::load(Some(Path::new("dqmon.toml"))).is_err());
+            jail.set_env("DQMON_HASHING__SECRET", "a secret of sixteen+");
+            let c = Config::load(Some(Path::new("dqmon.toml"))).unwrap();
+            assert_eq!(
+                c.kafka.properties.get("client.id").map(String::as_str),
+                Some("dqmon")
+            );
+            Ok(())
+        });
+    }
+}

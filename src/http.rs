@@ -1,0 +1,107 @@
+//! The HTTP server: `/metrics`, `/healthz`, `/readyz` (and the API routes that
+//! build on the same state). `app` is a plain `Router`, tested with `oneshot`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::metrics::Metrics;
+use crate::service::pipeline::Health;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+}
+
+/// Alive: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready: partitions assigned and a broker reachable.
+async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
+    if s.health.ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn state() -> AppState {
+        let checks = crate::checks::load(Path::new("checks")).unwrap();
+        AppState {
+            metrics: Arc::new(Metrics::new(&checks)),
+            health: Arc::new(Health::default()),
+        }
+    }
+
+    async fn get(app: Router, uri: &str) -> (StatusCode, String) {
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn metrics_expose_every_dataset_with_zeros() {
+        let (status, body) = get(app(state()), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(
+            r#"dq_records_total{dataset="household_registration",department="public_security"} 0"#
+        ));
+        assert!(body.contains(r#"dq_dimension_pass_rate_threshold{dimension="consistency"} 0.9"#));
+        assert!(body.contains("dq_output_errors_total{output=\"deadletter\"} 0"));
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_health() {
+        let s = state();
+        assert_eq!(get(app(s.clone()), "/healthz").await.0, StatusCode::OK);
+        assert_eq!(
+            get(app(s.clone()), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        s.health.broker_up.store(true, Ordering::Relaxed);
+        s.health.assigned.store(true, Ordering::Relaxed);
+        assert_eq!(get(app(s), "/readyz").await.0, StatusCode::OK);
+    }
+}

@@ -1,0 +1,65 @@
+//! Today's counts, for the `dq_quality_score` gauge: the records whose message
+//! time falls on the current calendar day of the exchange's time zone.
+
+use std::sync::Mutex;
+
+use chrono::NaiveDate;
+
+use crate::checks::Checks;
+use crate::engine::RecordOutcome;
+use crate::report::{DatasetTally, Tally};
+use crate::score::score;
+
+pub struct Today {
+    day: Mutex<(NaiveDate, Tally)>,
+}
+
+impl Today {
+    pub fn new(checks: &Checks, day: NaiveDate) -> Self {
+        Self {
+            day: Mutex::new((day, Tally::new(checks))),
+        }
+    }
+
+    /// Counts an outcome of a message of calendar day `day`; other days than
+    /// the current one are not today's.
+    pub fn add(&self, day: NaiveDate, outcome: &RecordOutcome) {
+        let mut guard = self.day.lock().expect("today lock");
+        if guard.0 == day {
+            guard.1.add(Some(outcome));
+        }
+    }
+
+    /// Starts a new day when the calendar turns.
+    pub fn roll(&self, checks: &Checks, day: NaiveDate) {
+        let mut guard = self.day.lock().expect("today lock");
+        if guard.0 != day {
+            *guard = (day, Tally::new(checks));
+        }
+    }
+
+    /// Each department's records and score today (score `None` before any outcome).
+    pub fn scores(&self, checks: &Checks) -> Vec<(String, u64, Option<f64>)> {
+        let guard = self.day.lock().expect("today lock");
+        checks
+            .departments
+            .iter()
+            .map(|dep| {
+                let mut total = DatasetTally::default();
+                for ds in checks.datasets.iter().filter(|d| &d.department == dep) {
+                    let t = &guard.1.datasets[ds.index];
+                    total.records += t.records;
+                    for (a, b) in total.dimensions.iter_mut().zip(t.dimensions) {
+                        a[0] += b[0];
+                        a[1] += b[1];
+                    }
+                }
+                (
+                    dep.clone(),
+                    total.records,
+                    score(&total.dimensions, &checks.weights),
+                )
+            })
+            .collect()
+    }
+}
