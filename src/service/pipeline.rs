@@ -52,6 +52,8 @@ struct PendingOutput {
     payload: Vec<u8>,
     headers: Option<OwnedHeaders>,
     delivery: Option<DeliveryFuture>,
+    /// Acknowledged: its future is spent and must not be polled again.
+    acknowledged: bool,
 }
 
 /// One consumed message whose outputs are not all acknowledged yet.
@@ -168,7 +170,7 @@ impl PipelineContext {
     /// True when every output of `p` is acknowledged. Failed deliveries are sent
     /// again: the offset must not move past an unpublished violation.
     fn poll_outputs(&self, p: &mut Pending, block: Option<Instant>) -> bool {
-        for o in &mut p.outputs {
+        for o in p.outputs.iter_mut().filter(|o| !o.acknowledged) {
             loop {
                 let Some(delivery) = o.delivery.as_mut() else {
                     if !self.send(o, block) {
@@ -193,13 +195,18 @@ impl PipelineContext {
                     },
                 };
                 match result {
-                    Ok(Ok(_)) => break,
+                    Ok(Ok(_)) => {
+                        o.acknowledged = true;
+                        o.delivery = None;
+                        break;
+                    }
                     Ok(Err((e, _))) => {
                         self.metrics.output_error(o.output);
                         warn!(error = %e, topic = o.topic, "delivery failed; sending again");
                         o.delivery = None;
                     }
                     Err(_) => {
+                        warn!(topic = o.topic, "delivery report lost; sending again");
                         o.delivery = None;
                     }
                 }
@@ -378,6 +385,7 @@ impl Pipeline {
                 payload: serde_json::to_vec(&v).expect("a violation serializes"),
                 headers: None,
                 delivery: None,
+                acknowledged: false,
             });
         }
         if outcome.malformed {
@@ -419,6 +427,7 @@ impl Pipeline {
                 payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
                 headers: Some(headers),
                 delivery: None,
+                acknowledged: false,
             });
         }
         let ctx = self.consumer.context();

@@ -1,0 +1,202 @@
+//! The service against librdkafka's mock cluster, in-process: messages in;
+//! metrics, violations and dead letters out, with exactly the counts that
+//! `dqmon eval` gives for the same messages read back from the topics.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use dqmon::config::{Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig};
+use dqmon::service::Service;
+use rdkafka::mocking::MockCluster;
+
+/// 2026-06-15T10:00:00+08:00
+const START_MS: i64 = 1_781_488_800_000;
+
+fn config(bootstrap: &str) -> Config {
+    Config {
+        checks_dir: "checks".into(),
+        kafka: KafkaConfig {
+            bootstrap_servers: bootstrap.to_string(),
+            group_id: "dqmon-test".into(),
+            violations_topic: "dq.violations".into(),
+            deadletter_topic: "dq.deadletter".into(),
+            properties: Default::default(),
+            consumer_properties: Default::default(),
+            producer_properties: Default::default(),
+            statistics_interval_secs: 1,
+        },
+        http: HttpConfig {
+            listen_address: "127.0.0.1:0".parse().unwrap(),
+        },
+        hashing: HashingConfig {
+            secret: Some("a test secret, long enough".into()),
+            secret_file: None,
+        },
+        processing: ProcessingConfig::default(),
+    }
+}
+
+async fn scrape(service: &Service) -> String {
+    // Through the HTTP server, as Prometheus would.
+    let url = format!("http://{}/metrics", service.http_address);
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(
+            url.trim_start_matches("http://").split('/').next().unwrap(),
+        )
+        .unwrap();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until the monitor has handled `n` records and published every output.
+async fn wait_for(service: &Service, n: u64, violations: u64, deadletters: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = scrape(service).await;
+        let done = total(&text, "dq_records_total") == n
+            && total(&text, "dq_violations_published_total") == violations
+            && total(&text, "dq_deadletter_messages_total") == deadletters;
+        if done || Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_violations_and_dead_letters_equal_eval() {
+    let mock = MockCluster::new(1).unwrap();
+    let checks = checks();
+    for t in checks.topics() {
+        mock.create_topic(&t, 3, 1).unwrap();
+    }
+    mock.create_topic("dq.violations", 3, 1).unwrap();
+    mock.create_topic("dq.deadletter", 1, 1).unwrap();
+    let bootstrap = mock.bootstrap_servers();
+    let producer = producer(&bootstrap);
+    let (authoritative, others) = traffic(4_000, 7, START_MS);
+
+    // What eval says about the same messages, read back in the order that
+    // matters (authoritative datasets first), with their real offsets.
+    publish(&producer, &authoritative).await;
+    let service = Service::start(&config(&bootstrap)).await.unwrap();
+    let topics: Vec<String> = checks.topics();
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let first = read_all(
+        &bootstrap,
+        &AUTHORITATIVE,
+        authoritative.len(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(first.len(), authoritative.len());
+    let (tally_first, _) = eval(&checks, &first);
+    let (_, violations_first) = eval(&checks, &first);
+    let malformed_first: u64 = tally_first.datasets.iter().map(|d| d.malformed).sum();
+    wait_for(
+        &service,
+        first.len() as u64,
+        violations_first.len() as u64,
+        malformed_first,
+    )
+    .await;
+
+    publish(&producer, &others).await;
+    let everything = read_all(
+        &bootstrap,
+        &topic_refs,
+        authoritative.len() + others.len(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(everything.len(), authoritative.len() + others.len());
+    let mut ordered: Vec<ReadBack> = everything
+        .iter()
+        .filter(|m| AUTHORITATIVE.contains(&m.topic.as_str()))
+        .cloned()
+        .collect();
+    ordered.extend(
+        everything
+            .iter()
+            .filter(|m| !AUTHORITATIVE.contains(&m.topic.as_str()))
+            .cloned(),
+    );
+    let (tally, expected_violations) = eval(&checks, &ordered);
+    let malformed: u64 = tally.datasets.iter().map(|d| d.malformed).sum();
+    assert!(malformed > 0, "the traffic has malformed messages");
+    assert!(
+        expected_violations.len() > 100,
+        "the traffic has violations"
+    );
+
+    let text = wait_for(
+        &service,
+        ordered.len() as u64,
+        expected_violations.len() as u64,
+        malformed,
+    )
+    .await;
+    assert_metrics_equal(&checks, &tally, &text);
+    assert_eq!(
+        total(&text, "dq_violations_published_total"),
+        expected_violations.len() as u64
+    );
+    assert_eq!(total(&text, "dq_deadletter_messages_total"), malformed);
+    service.stop().await.unwrap();
+
+    // The violation events on the topic are exactly eval's, keyed by department.
+    let events = read_all(
+        &bootstrap,
+        &["dq.violations"],
+        usize::MAX,
+        Duration::from_secs(5),
+    );
+    let got: BTreeSet<(String, i32, i64, String)> = events
+        .iter()
+        .map(|e| {
+            let v: dqmon::violation::Violation =
+                serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
+            assert_eq!(e.key.as_deref(), Some(v.department.as_bytes()));
+            (v.topic, v.partition, v.offset, v.check)
+        })
+        .collect();
+    let want: BTreeSet<(String, i32, i64, String)> = expected_violations
+        .iter()
+        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
+        .collect();
+    assert_eq!(events.len(), expected_violations.len());
+    assert_eq!(got, want);
+
+    // Dead letters: the original bytes, with where they came from and why.
+    let letters = read_all(
+        &bootstrap,
+        &["dq.deadletter"],
+        malformed as usize,
+        Duration::from_secs(60),
+    );
+    assert_eq!(letters.len() as u64, malformed);
+    for l in &letters {
+        let topic = &l.headers["dq.source.topic"];
+        let partition: i32 = l.headers["dq.source.partition"].parse().unwrap();
+        let offset: i64 = l.headers["dq.source.offset"].parse().unwrap();
+        let original = ordered
+            .iter()
+            .find(|m| &m.topic == topic && m.partition == partition && m.offset == offset)
+            .expect("the source message exists");
+        assert_eq!(original.payload, l.payload);
+        assert!(!l.headers["dq.reason"].is_empty());
+    }
+}
