@@ -250,6 +250,8 @@ mod tests {
         assert!(e.to_string().contains("required"));
     }
 
+    // figment's Jail closures return its large error type; fine in tests.
+    #[allow(clippy::result_large_err)]
     #[test]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
@@ -261,6 +263,7 @@ mod tests {
         });
     }
 
+    #[allow(clippy::result_large_err)]
     #[test]
     fn the_sample_configuration_loads_with_a_secret_from_the_environment() {
         figment::Jail::expect_with(|jail| {

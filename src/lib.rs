@@ -2,6 +2,7 @@
 //! exchange bus. The engine ([`engine`]) is pure; Kafka, HTTP and storage
 //! live at the edges.
 
+pub mod api;
 pub mod checks;
 pub mod config;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod period;
 pub mod publish;
 pub mod report;
 pub mod score;
+pub mod scorecard;
 pub mod service;
 pub mod simulate;
 pub mod store;

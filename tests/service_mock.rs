@@ -89,51 +89,33 @@ async fn counts_violations_and_dead_letters_equal_eval() {
     mock.create_topic("dq.deadletter", 1, 1).unwrap();
     let bootstrap = mock.bootstrap_servers();
     let producer = producer(&bootstrap);
-    let (authoritative, others) = traffic(4_000, 7, START_MS);
-
-    // What eval says about the same messages, read back in the order that
-    // matters (authoritative datasets first), with their real offsets.
-    publish(&producer, &authoritative).await;
-    let service = Service::start(&config(&bootstrap)).await.unwrap();
+    let phases = traffic(4_000, 7, START_MS);
+    let n: usize = phases.iter().map(Vec::len).sum();
     let topics: Vec<String> = checks.topics();
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let first = read_all(
-        &bootstrap,
-        &AUTHORITATIVE,
-        authoritative.len(),
-        Duration::from_secs(60),
-    );
-    assert_eq!(first.len(), authoritative.len());
-    let (tally_first, _) = eval(&checks, &first);
-    let (_, violations_first) = eval(&checks, &first);
-    let malformed_first: u64 = tally_first.datasets.iter().map(|d| d.malformed).sum();
-    wait_for(
-        &service,
-        first.len() as u64,
-        violations_first.len() as u64,
-        malformed_first,
-    )
-    .await;
 
-    publish(&producer, &others).await;
-    let everything = read_all(
-        &bootstrap,
-        &topic_refs,
-        authoritative.len() + others.len(),
-        Duration::from_secs(60),
-    );
-    assert_eq!(everything.len(), authoritative.len() + others.len());
-    let mut ordered: Vec<ReadBack> = everything
-        .iter()
-        .filter(|m| AUTHORITATIVE.contains(&m.topic.as_str()))
-        .cloned()
-        .collect();
-    ordered.extend(
-        everything
-            .iter()
-            .filter(|m| !AUTHORITATIVE.contains(&m.topic.as_str()))
-            .cloned(),
-    );
+    // Each phase is handled before the next is published (see `PHASES`).
+    let mut service = None;
+    let mut published = 0;
+    for phase in &phases {
+        publish(&producer, phase).await;
+        published += phase.len();
+        let s = match service.take() {
+            Some(s) => s,
+            None => Service::start(&config(&bootstrap)).await.unwrap(),
+        };
+        let so_far = read_all(&bootstrap, &topic_refs, published, Duration::from_secs(60));
+        let (t, v) = eval(&checks, &in_phase_order(&so_far, |m| m.topic.as_str()));
+        wait_for(&s, published as u64, v.len() as u64, t.malformed()).await;
+        service = Some(s);
+    }
+    let service = service.unwrap();
+
+    // What eval says about the same messages, read back with their real
+    // offsets, in phase order.
+    let everything = read_all(&bootstrap, &topic_refs, n, Duration::from_secs(60));
+    assert_eq!(everything.len(), n);
+    let ordered = in_phase_order(&everything, |m| m.topic.as_str());
     let (tally, expected_violations) = eval(&checks, &ordered);
     let malformed: u64 = tally.datasets.iter().map(|d| d.malformed).sum();
     assert!(malformed > 0, "the traffic has malformed messages");

@@ -97,6 +97,8 @@ impl Service {
                 "cooperative-sticky".to_string(),
             ),
             ("enable.partition.eof", "false".to_string()),
+            // A department's topic created after start-up is found within 30 s, not 5 min.
+            ("topic.metadata.refresh.interval.ms", "30000".to_string()),
             (
                 "statistics.interval.ms",
                 (config.kafka.statistics_interval_secs * 1000).to_string(),

@@ -21,19 +21,36 @@ use rdkafka::message::{Headers, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
-pub const AUTHORITATIVE: [&str; 2] = [
-    "exchange.public_security.household_registration",
-    "exchange.market_regulation.business_registration",
+/// Publication phases: persons' authority first, then legal entities' (whose
+/// records are themselves compared with persons), then everyone else. Each
+/// phase is consumed before the next is published, so cross-source outcomes do
+/// not depend on how the monitor interleaves topics.
+pub const PHASES: [&[&str]; 2] = [
+    &["exchange.public_security.household_registration"],
+    &["exchange.market_regulation.business_registration"],
 ];
+
+/// The phase of a topic (whatever prefix it carries): 0, 1, or 2 for the rest.
+pub fn phase(topic: &str) -> usize {
+    PHASES
+        .iter()
+        .position(|p| p.iter().any(|t| topic.ends_with(t)))
+        .unwrap_or(PHASES.len())
+}
+
+/// Messages in phase order, keeping the order within each phase.
+pub fn in_phase_order<T: Clone>(items: &[T], topic: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut ordered: Vec<T> = items.to_vec();
+    ordered.sort_by_key(|m| phase(topic(m)));
+    ordered
+}
 
 pub fn checks() -> Arc<Checks> {
     Arc::new(dqmon::checks::load(Path::new("checks")).unwrap())
 }
 
-/// `count` simulated messages from `start_ms`, split into the authoritative
-/// datasets and the others: publishing the first part before the second makes
-/// cross-source outcomes independent of how topics interleave on consumption.
-pub fn traffic(count: usize, seed: u64, start_ms: i64) -> (Vec<SimMessage>, Vec<SimMessage>) {
+/// `count` simulated messages from `start_ms`, split into the publication phases.
+pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<Vec<SimMessage>> {
     let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv").unwrap();
     let divisions = dqmon::formats::DivisionTable::from_csv(&text).unwrap();
     let mut sim = Simulator::new(
@@ -43,9 +60,11 @@ pub fn traffic(count: usize, seed: u64, start_ms: i64) -> (Vec<SimMessage>, Vec<
         },
         &divisions,
     );
-    sim.batch(count, start_ms, 10)
-        .into_iter()
-        .partition(|m| AUTHORITATIVE.contains(&m.topic.as_str()))
+    let mut phases = vec![Vec::new(); PHASES.len() + 1];
+    for m in sim.batch(count, start_ms, 10) {
+        phases[phase(&m.topic)].push(m);
+    }
+    phases
 }
 
 pub fn producer(bootstrap: &str) -> FutureProducer {

@@ -1,0 +1,172 @@
+//! End-to-end throughput against a real broker: dqmon (consume, evaluate,
+//! count, publish violations and dead letters, store offsets) next to a
+//! consumer that reads the same topics and does nothing. The ratio is the figure.
+//!
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dqmon::config::{Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig};
+use dqmon::service::Service;
+use dqmon::simulate::{SimConfig, Simulator};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+fn total(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && (l.as_bytes().get(name.len()) == Some(&b'{')))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args().nth(1).map_or(Ok(200_000), |s| s.parse())?;
+    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS")?;
+    let prefix = format!("bench{}", rand::random::<u32>());
+
+    // The contracts with topics under a fresh prefix.
+    let dir = tempfile::tempdir()?;
+    let checks_dir = dir.path().join("checks");
+    copy(std::path::Path::new("checks"), &checks_dir, &prefix)?;
+    let checks = Arc::new(dqmon::checks::load(&checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let topics = checks.topics();
+    let admin: AdminClient<_> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, 3, TopicReplication::Fixed(1)))
+        .collect();
+    admin.create_topics(&new, &AdminOptions::new()).await?;
+
+    // The traffic, published once.
+    let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv")?;
+    let divisions =
+        dqmon::formats::DivisionTable::from_csv(&text).map_err(|e| anyhow::anyhow!(e))?;
+    let mut sim = Simulator::new(SimConfig::default(), &divisions);
+    let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let messages = sim.batch(n, start, 10);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("linger.ms", "20")
+        .create()?;
+    for chunk in messages.chunks(10_000) {
+        let sends = chunk.iter().map(|m| {
+            let topic = format!("{prefix}.{}", m.topic);
+            let producer = &producer;
+            async move {
+                let mut r = FutureRecord::<str, [u8]>::to(&topic)
+                    .payload(&m.payload)
+                    .timestamp(m.timestamp_ms);
+                if let Some(k) = &m.key {
+                    r = r.key(k.as_str());
+                }
+                producer
+                    .send(r, Timeout::After(Duration::from_secs(60)))
+                    .await
+            }
+        });
+        for r in futures::future::join_all(sends).await {
+            r.map_err(|(e, _)| e)?;
+        }
+    }
+    let bytes: usize = messages.iter().map(|m| m.payload.len()).sum();
+    println!(
+        "published {n} messages ({:.1} MB) to {} topics",
+        bytes as f64 / 1e6,
+        topics.len()
+    );
+
+    // A consumer that reads everything and does nothing.
+    let null: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", format!("{prefix}-null"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    null.subscribe(&refs)?;
+    let mut read = 0usize;
+    let mut started = None;
+    while read < n {
+        if let Some(Ok(_)) = null.poll(Duration::from_millis(100)) {
+            started.get_or_insert_with(Instant::now);
+            read += 1;
+        }
+    }
+    let null_secs = started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+    drop(null);
+
+    // dqmon on the same topics, a fresh group.
+    let config = Config {
+        checks_dir: checks_dir.clone(),
+        kafka: KafkaConfig {
+            bootstrap_servers: bootstrap.clone(),
+            group_id: format!("{prefix}-dqmon"),
+            violations_topic: format!("{prefix}.dq.violations"),
+            deadletter_topic: format!("{prefix}.dq.deadletter"),
+            properties: Default::default(),
+            consumer_properties: Default::default(),
+            producer_properties: Default::default(),
+            statistics_interval_secs: 5,
+        },
+        http: HttpConfig {
+            listen_address: "127.0.0.1:0".parse()?,
+        },
+        hashing: HashingConfig {
+            secret: Some("throughput benchmark secret".into()),
+            secret_file: None,
+        },
+        processing: ProcessingConfig::default(),
+    };
+    let service = Service::start(&config).await?;
+    let mut first = None;
+    loop {
+        let text = service.metrics.encode();
+        let records = total(&text, "dq_records_total");
+        if records > 0 {
+            first.get_or_insert_with(Instant::now);
+        }
+        if records >= n as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dqmon_secs = first.map_or(0.0, |s| s.elapsed().as_secs_f64());
+    let text = service.metrics.encode();
+    service.stop().await?;
+
+    let null_rate = n as f64 / null_secs;
+    let dqmon_rate = n as f64 / dqmon_secs;
+    println!("null consumer: {n} messages in {null_secs:.2} s = {null_rate:.0} msg/s");
+    println!(
+        "dqmon:         {n} messages in {dqmon_secs:.2} s = {dqmon_rate:.0} msg/s ({} violations published, {} dead letters)",
+        total(&text, "dq_violations_published_total"),
+        total(&text, "dq_deadletter_messages_total")
+    );
+    println!("ratio dqmon / null consumer: {:.2}", dqmon_rate / null_rate);
+    Ok(())
+}
+
+fn copy(from: &std::path::Path, to: &std::path::Path, prefix: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy(&path, &target, prefix)?;
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path)?
+                .replace("topic: exchange.", &format!("topic: {prefix}.exchange."));
+            std::fs::write(&target, text)?;
+        } else {
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}

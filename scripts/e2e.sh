@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# End-to-end checks with real components: a single-node Apache Kafka (KRaft)
+# from Maven Central's jars, dqmon's end-to-end tests against it, and the
+# operator kit checked by a real Prometheus scraping a running dqmon.
+# Needs Java 17 and Maven (Kafka), and Debian's prometheus packages
+# (scripts/check-dashboards.sh installs what it lacks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cleanup() {
+    bash scripts/prometheus-local.sh stop >/dev/null 2>&1 || true
+    if [ -n "${DEMO_PID:-}" ]; then kill "$DEMO_PID" 2>/dev/null || true; wait "$DEMO_PID" 2>/dev/null || true; fi
+    bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== Kafka broker"
+eval "$(bash scripts/kafka-local.sh start)"
+export KAFKA_BOOTSTRAP_SERVERS
+
+echo "== end-to-end tests against the broker"
+cargo test --release --test e2e_kafka -- --ignored --test-threads 1
+
+echo "== Prometheus scraping dqmon during a demo run; every panel and rule evaluated"
+cargo build --release --bin dqmon
+./target/release/dqmon demo --rate 300 --http 127.0.0.1:9898 > /tmp/dqmon-demo.log 2>&1 &
+DEMO_PID=$!
+for _ in $(seq 1 60); do
+    curl -sf http://127.0.0.1:9898/readyz >/dev/null && break
+    sleep 1
+done
+curl -sf http://127.0.0.1:9898/readyz >/dev/null || { echo "dqmon demo never became ready"; tail -50 /tmp/dqmon-demo.log; exit 1; }
+DQMON_METRICS_TARGET=127.0.0.1:9898 bash scripts/prometheus-local.sh start
+# Let Prometheus collect some history for rate() windows.
+sleep 45
+bash scripts/check-dashboards.sh

@@ -1,0 +1,1101 @@
+//! The assessment API and the scorecard pages, end to end through the
+//! routers (`oneshot`), on an in-memory store seeded with known counts and
+//! the shipped `checks/`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use chrono::NaiveDate;
+use dqmon::api::{ApiConfig, ApiState, routes};
+use dqmon::checks::Checks;
+use dqmon::dimension::Dimension;
+use dqmon::scorecard::pages;
+use dqmon::store::sqlite::SqliteStore;
+use dqmon::store::{Checkpoint, DayCounts, ReferenceRow, SeenRow, Store, StoreError, ViolationRow};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const OFFICER: &str = "officer-token-0000000001";
+const TAX: &str = "tax-token-00000000000001";
+const HEALTH: &str = "health-token-00000000001";
+const VIOLATIONS_MAX: usize = 4;
+
+fn checks() -> Arc<Checks> {
+    Arc::new(dqmon::checks::load(Path::new("checks")).unwrap())
+}
+
+fn config() -> ApiConfig {
+    ApiConfig {
+        officer_tokens: vec![OFFICER.into()],
+        department_tokens: BTreeMap::from([
+            ("tax".to_string(), vec![TAX.to_string()]),
+            ("health".to_string(), vec![HEALTH.to_string()]),
+        ]),
+        recent_violations_limit_max: VIOLATIONS_MAX,
+    }
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// The id of the first check of `dimension` in a dataset of the contracts.
+fn check_id(checks: &Checks, dataset: &str, dimension: Dimension) -> String {
+    let ds = checks.datasets.iter().find(|d| d.name == dataset).unwrap();
+    ds.checks
+        .iter()
+        .find(|c| c.dimension == dimension)
+        .unwrap()
+        .id
+        .clone()
+}
+
+fn counts(
+    checks: &Checks,
+    on: &str,
+    (department, dataset): (&str, &str),
+    [records, malformed]: [u64; 2],
+    dimensions: [[u64; 2]; 5],
+    failing: &[(Dimension, [u64; 2])],
+) -> DayCounts {
+    let mut c = DayCounts::new(day(on), department, dataset);
+    c.records = records;
+    c.malformed = malformed;
+    c.dimensions = dimensions;
+    c.checks = failing
+        .iter()
+        .map(|(d, pf)| (check_id(checks, dataset, *d), *pf))
+        .collect();
+    c
+}
+
+fn violation(offset: i64, department: &str, dataset: &str, reason: &str) -> ViolationRow {
+    ViolationRow {
+        topic: format!("exchange.{department}.{dataset}"),
+        partition: 0,
+        offset,
+        timestamp_ms: 1_780_000_000_000 + offset,
+        record_id: Some(format!("r-{offset}")),
+        department: department.into(),
+        dataset: dataset.into(),
+        dimension: "format".into(),
+        check: "division_code.format".into(),
+        field: Some("division_code".into()),
+        reason: reason.into(),
+    }
+}
+
+/// Q2 2026 has: public_security (two days), tax (one day; a bad day in July
+/// outside the quarter), health and hrss all passing (a tie), and nothing for
+/// civil_affairs and market_regulation.
+fn seeded_store(checks: &Checks) -> Arc<SqliteStore> {
+    use Dimension::*;
+    let store = SqliteStore::in_memory(100).unwrap();
+    let all_pass = |n| [[n, 0]; 5];
+    let cp = Checkpoint {
+        counts: vec![
+            counts(
+                checks,
+                "2026-04-15",
+                ("public_security", "household_registration"),
+                [100, 2],
+                [[98, 2], [90, 10], [95, 3], [97, 1], [99, 1]],
+                &[
+                    (Completeness, [98, 2]),
+                    (Format, [90, 10]),
+                    (Consistency, [95, 3]),
+                ],
+            ),
+            counts(
+                checks,
+                "2026-05-20",
+                ("public_security", "household_registration"),
+                [50, 0],
+                [[50, 0], [45, 5], [48, 2], [50, 0], [50, 0]],
+                &[(Format, [45, 5])],
+            ),
+            counts(
+                checks,
+                "2026-06-30",
+                ("tax", "taxpayer_registration"),
+                [40, 0],
+                [[40, 0], [20, 20], [30, 10], [40, 0], [40, 0]],
+                &[(Format, [20, 20]), (Consistency, [30, 10])],
+            ),
+            counts(
+                checks,
+                "2026-07-01",
+                ("tax", "taxpayer_registration"),
+                [1000, 0],
+                [[0, 0], [0, 1000], [0, 0], [0, 0], [0, 0]],
+                &[(Format, [0, 1000])],
+            ),
+            counts(
+                checks,
+                "2026-03-31",
+                ("health", "birth_certificate"),
+                [10, 0],
+                [[0, 10]; 5],
+                &[],
+            ),
+            counts(
+                checks,
+                "2026-04-01",
+                ("health", "birth_certificate"),
+                [20, 0],
+                all_pass(20),
+                &[],
+            ),
+            counts(
+                checks,
+                "2026-06-01",
+                ("hrss", "social_insurance"),
+                [20, 0],
+                all_pass(20),
+                &[],
+            ),
+        ],
+        violations: vec![
+            violation(
+                1,
+                "public_security",
+                "household_registration",
+                "not in the division table",
+            ),
+            violation(
+                2,
+                "tax",
+                "taxpayer_registration",
+                "not in the division table",
+            ),
+            violation(
+                3,
+                "health",
+                "birth_certificate",
+                "<script>alert(1)</script>",
+            ),
+            violation(
+                4,
+                "tax",
+                "taxpayer_registration",
+                "not in the division table",
+            ),
+            violation(
+                5,
+                "public_security",
+                "household_registration",
+                "not in the division table",
+            ),
+        ],
+        ..Default::default()
+    };
+    store.commit(&cp).unwrap();
+    Arc::new(store)
+}
+
+fn state() -> ApiState {
+    let checks = checks();
+    ApiState {
+        store: seeded_store(&checks),
+        checks,
+        config: Arc::new(config()),
+    }
+}
+
+fn api() -> Router {
+    routes(state())
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+async fn send(router: Router, request: Request<Body>) -> Answer {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(uri);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+fn with_cookie(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, format!("theme=dark; dqmon_token={token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn scores(uri: &str, token: &str) -> Value {
+    let a = send(api(), get(uri, Some(token))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    a.json()
+}
+
+fn expected_score(checks: &Checks, dims: [[u64; 2]; 5]) -> f64 {
+    dqmon::score::score(&dims, &checks.weights).unwrap()
+}
+
+// ---------------------------------------------------------------- scores
+
+#[tokio::test]
+async fn officer_sees_every_department_for_a_quarter() {
+    let checks = checks();
+    let v = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    assert_eq!(v["period"]["from"], "2026-04-01");
+    assert_eq!(v["period"]["to"], "2026-06-30");
+    let deps: Vec<&str> = v["departments"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        deps,
+        checks
+            .departments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(deps.len(), 6);
+
+    // Two April/May days summed; the quarter's bounds keep March and July out.
+    let ps = &v["departments"]["public_security"];
+    assert_eq!(ps["records"], 150);
+    assert_eq!(ps["malformed"], 2);
+    assert_eq!(ps["dimensions"]["format"]["passed"], 135);
+    assert_eq!(ps["dimensions"]["format"]["failed"], 15);
+    let ps_score = expected_score(&checks, [[148, 2], [135, 15], [143, 5], [147, 1], [149, 1]]);
+    assert_eq!(ps["score"].as_f64().unwrap(), ps_score);
+    let hr = &ps["datasets"]["household_registration"];
+    assert_eq!(hr["records"], 150);
+    assert_eq!(hr["score"].as_f64().unwrap(), ps_score);
+    let format_check = check_id(&checks, "household_registration", Dimension::Format);
+    assert_eq!(hr["checks"][&format_check]["failed"], 15);
+    // Silent checks of the contract appear with zeros.
+    let n_checks = checks
+        .datasets
+        .iter()
+        .find(|d| d.name == "household_registration")
+        .unwrap()
+        .checks
+        .len();
+    assert_eq!(hr["checks"].as_object().unwrap().len(), n_checks);
+
+    let tax = &v["departments"]["tax"];
+    assert_eq!(tax["records"], 40);
+    assert_eq!(
+        tax["score"].as_f64().unwrap(),
+        expected_score(&checks, [[40, 0], [20, 20], [30, 10], [40, 0], [40, 0]])
+    );
+    assert_eq!(v["departments"]["health"]["records"], 20);
+    assert_eq!(v["departments"]["health"]["score"], 100.0);
+    // Silent departments: zeros and a null score.
+    let ca = &v["departments"]["civil_affairs"];
+    assert_eq!(ca["records"], 0);
+    assert!(ca["score"].is_null());
+    assert!(ca["datasets"]["subsistence_allowance"]["score"].is_null());
+    assert_eq!(ca["worst_checks"], serde_json::json!([]));
+    assert_eq!(v["messages"], 150 + 40 + 20 + 20);
+}
+
+#[tokio::test]
+async fn ranking_orders_by_score_with_ties_by_name_and_silent_last() {
+    let v = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    let ranking: Vec<(Value, String)> = v["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].clone(),
+                r["department"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        (Value::from(1), "health"),
+        (Value::from(1), "hrss"),
+        (Value::from(3), "public_security"),
+        (Value::from(4), "tax"),
+        (Value::Null, "civil_affairs"),
+        (Value::Null, "market_regulation"),
+    ];
+    assert_eq!(
+        ranking,
+        expected
+            .iter()
+            .map(|(r, d)| (r.clone(), d.to_string()))
+            .collect::<Vec<_>>()
+    );
+    for r in v["ranking"].as_array().unwrap() {
+        let d = r["department"].as_str().unwrap();
+        assert_eq!(r["score"], v["departments"][d]["score"]);
+    }
+}
+
+#[tokio::test]
+async fn worst_checks_and_datasets() {
+    let checks = checks();
+    let v = scores("/api/v1/scores?from=2026-04-01&to=2026-06-30", OFFICER).await;
+    let worst = v["departments"]["public_security"]["worst_checks"]
+        .as_array()
+        .unwrap();
+    let got: Vec<(&str, u64, &str)> = worst
+        .iter()
+        .map(|w| {
+            (
+                w["check"].as_str().unwrap(),
+                w["failed"].as_u64().unwrap(),
+                w["dimension"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let id = |d| check_id(&checks, "household_registration", d);
+    assert_eq!(
+        got,
+        vec![
+            (id(Dimension::Format).as_str(), 15, "format"),
+            (id(Dimension::Consistency).as_str(), 3, "consistency"),
+            (id(Dimension::Completeness).as_str(), 2, "completeness"),
+        ]
+    );
+    assert_eq!(worst[0]["passed"], 135);
+    assert_eq!(worst[0]["fail_rate"], 0.1);
+    assert_eq!(worst[0]["dataset"], "household_registration");
+    let wd = &v["departments"]["tax"]["worst_datasets"];
+    assert_eq!(wd[0]["dataset"], "taxpayer_registration");
+    assert_eq!(wd[0]["score"], v["departments"]["tax"]["score"]);
+    assert_eq!(
+        v["departments"]["market_regulation"]["worst_datasets"],
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn scores_json_round_trips_through_the_public_type() {
+    let v = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    let typed: dqmon::api::Scores = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), v);
+    assert_eq!(typed.departments.len(), 6);
+}
+
+#[tokio::test]
+async fn from_to_and_period_agree() {
+    let a = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    let b = scores("/api/v1/scores?from=2026-04-01&to=2026-06-30", OFFICER).await;
+    assert_eq!(a, b);
+    // One day: only tax's 30 June.
+    let v = scores("/api/v1/scores?period=2026-06-30", OFFICER).await;
+    assert_eq!(v["departments"]["tax"]["records"], 40);
+    assert_eq!(v["departments"]["public_security"]["records"], 0);
+    // July alone: tax's bad day.
+    let v = scores("/api/v1/scores?period=2026-07", OFFICER).await;
+    assert_eq!(v["departments"]["tax"]["score"], 0.0);
+}
+
+#[tokio::test]
+async fn department_filter_for_officers() {
+    let v = scores("/api/v1/scores?period=2026-Q2&department=tax", OFFICER).await;
+    let deps: Vec<&String> = v["departments"].as_object().unwrap().keys().collect();
+    assert_eq!(deps, ["tax"]);
+    assert_eq!(v["ranking"].as_array().unwrap().len(), 1);
+    assert_eq!(v["ranking"][0]["rank"], 1);
+    assert_eq!(v["messages"], 40);
+}
+
+#[tokio::test]
+async fn department_tokens_see_only_their_own() {
+    for uri in [
+        "/api/v1/scores?period=2026-Q2",
+        "/api/v1/scores?period=2026-Q2&department=tax",
+    ] {
+        let v = scores(uri, TAX).await;
+        let deps: Vec<&String> = v["departments"].as_object().unwrap().keys().collect();
+        assert_eq!(deps, ["tax"], "{uri}");
+    }
+    for uri in [
+        "/api/v1/scores?period=2026-Q2&department=health",
+        "/api/v1/scores.csv?period=2026-Q2&department=health",
+        "/api/v1/violations?department=health",
+        // Unknown to the contracts: still 403, not 400, for a department token.
+        "/api/v1/scores?period=2026-Q2&department=nope",
+    ] {
+        let a = send(api(), get(uri, Some(TAX))).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(
+            a.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("own department")
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_or_wrong_tokens_are_401() {
+    for uri in [
+        "/api/v1/scores?period=2026-Q2",
+        "/api/v1/scores.csv?period=2026-Q2",
+        "/api/v1/violations",
+        // Authentication comes before validation: no hints to strangers.
+        "/api/v1/scores?period=nonsense",
+    ] {
+        let wrong_scheme = Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Basic {OFFICER}"))
+            .body(Body::empty())
+            .unwrap();
+        for request in [
+            get(uri, None),
+            get(uri, Some("officer-token-0000000002")),
+            get(uri, Some("")),
+            wrong_scheme,
+        ] {
+            let a = send(api(), request).await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{uri}");
+            assert!(a.header(header::WWW_AUTHENTICATE).starts_with("Bearer"));
+            assert_eq!(a.json()["error"], "missing or invalid bearer token");
+        }
+    }
+    // The cookie is for pages only.
+    let a = send(api(), with_cookie("/api/v1/scores?period=2026-Q2", OFFICER)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_queries_are_400() {
+    for (uri, needle) in [
+        ("/api/v1/scores?period=2026-Q7", "quarter"),
+        ("/api/v1/scores?period=last-month", "invalid period"),
+        ("/api/v1/scores", "period"),
+        ("/api/v1/scores?from=2026-06-30&to=2026-06-01", "after"),
+        ("/api/v1/scores?from=2026-02-30&to=2026-03-01", "calendar"),
+        ("/api/v1/scores?from=2026-06-01", "together"),
+        (
+            "/api/v1/scores?period=2026-Q2&from=2026-06-01&to=2026-06-02",
+            "not both",
+        ),
+        ("/api/v1/scores?period=2000-01-01..2026-01-01", "longer"),
+        (
+            "/api/v1/scores?period=2026-Q2&departmnet=tax",
+            "unknown field",
+        ),
+        (
+            "/api/v1/scores?period=2026-Q2&department=nope",
+            "unknown department",
+        ),
+        ("/api/v1/scores.csv?period=2026-Q9", "quarter"),
+        ("/api/v1/violations?limit=0", "limit"),
+        ("/api/v1/violations?limit=5", "limit"),
+        ("/api/v1/violations?limit=ten", "limit"),
+        ("/api/v1/violations?limit=-1", "limit"),
+    ] {
+        let a = send(api(), get(uri, Some(OFFICER))).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.text());
+        let error = a.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(needle), "{uri}: {error}");
+    }
+}
+
+// ------------------------------------------------------------------- CSV
+
+#[tokio::test]
+async fn csv_parses_back_to_the_json_numbers() {
+    let json = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    let a = send(
+        api(),
+        get("/api/v1/scores.csv?period=2026-Q2", Some(OFFICER)),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::CONTENT_TYPE), "text/csv; charset=utf-8");
+    assert_eq!(
+        a.header(header::CONTENT_DISPOSITION),
+        "attachment; filename=\"dqmon-scores-2026-04-01-2026-06-30.csv\""
+    );
+    assert!(a.body.starts_with("\u{feff}".as_bytes()), "BOM");
+    let mut reader = csv::Reader::from_reader(&a.body[3..]);
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "period_from",
+            "period_to",
+            "department",
+            "dataset",
+            "dimension",
+            "passed",
+            "failed",
+            "pass_rate"
+        ]
+    );
+    let mut rows = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        rows += 1;
+        assert_eq!((&r[0], &r[1]), ("2026-04-01", "2026-06-30"));
+        let c = &json["departments"][&r[2]]["datasets"][&r[3]]["dimensions"][&r[4]];
+        let (passed, failed): (u64, u64) = (r[5].parse().unwrap(), r[6].parse().unwrap());
+        assert_eq!(passed, c["passed"].as_u64().unwrap(), "{r:?}");
+        assert_eq!(failed, c["failed"].as_u64().unwrap(), "{r:?}");
+        if passed + failed == 0 {
+            assert_eq!(&r[7], "");
+        } else {
+            let rate: f64 = r[7].parse().unwrap();
+            assert!((rate - passed as f64 / (passed + failed) as f64).abs() < 5e-5);
+        }
+        assert!(seen.insert((r[2].to_owned(), r[3].to_owned(), r[4].to_owned())));
+    }
+    let datasets: usize = json["departments"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| d["datasets"].as_object().unwrap().len())
+        .sum();
+    assert_eq!(rows, datasets * 5);
+    assert_eq!(rows, 30);
+    // Department tokens get their own rows only.
+    let a = send(api(), get("/api/v1/scores.csv?period=2026-Q2", Some(TAX))).await;
+    let text = a.text();
+    assert_eq!(text.lines().count(), 1 + 5);
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.contains(",tax,taxpayer_registration,"))
+    );
+}
+
+// ------------------------------------------------------------ violations
+
+#[tokio::test]
+async fn violations_newest_first_with_limit_and_filter() {
+    let offsets = |v: Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["offset"].as_i64().unwrap())
+            .collect()
+    };
+    let a = send(api(), get("/api/v1/violations", Some(OFFICER))).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let v = a.json();
+    // Default 100, capped by the configured maximum (4).
+    assert_eq!(offsets(v.clone()), vec![5, 4, 3, 2]);
+    let first = &v[0];
+    for field in [
+        "topic",
+        "partition",
+        "offset",
+        "timestamp",
+        "record_id",
+        "department",
+        "dataset",
+        "dimension",
+        "check",
+        "field",
+        "reason",
+    ] {
+        assert!(first.get(field).is_some(), "{field}");
+    }
+    assert_eq!(first.as_object().unwrap().len(), 11);
+    assert_eq!(first["timestamp"], 1_780_000_000_005i64);
+    assert_eq!(
+        first["topic"],
+        "exchange.public_security.household_registration"
+    );
+
+    let a = send(api(), get("/api/v1/violations?limit=2", Some(OFFICER))).await;
+    assert_eq!(offsets(a.json()), vec![5, 4]);
+    let a = send(
+        api(),
+        get("/api/v1/violations?department=tax", Some(OFFICER)),
+    )
+    .await;
+    assert_eq!(offsets(a.json()), vec![4, 2]);
+    let a = send(api(), get("/api/v1/violations", Some(TAX))).await;
+    assert_eq!(offsets(a.json()), vec![4, 2]);
+    let a = send(
+        api(),
+        get("/api/v1/violations?department=health&limit=4", Some(HEALTH)),
+    )
+    .await;
+    assert_eq!(offsets(a.json()), vec![3]);
+    let a = send(
+        api(),
+        get(
+            "/api/v1/violations?department=market_regulation",
+            Some(OFFICER),
+        ),
+    )
+    .await;
+    assert_eq!(a.json(), serde_json::json!([]));
+}
+
+// --------------------------------------------------------------- openapi
+
+#[tokio::test]
+async fn openapi_lists_the_four_paths() {
+    let a = send(api(), get("/api/v1/openapi.json", None)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let v = a.json();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = v["paths"].as_object().unwrap();
+    let mut names: Vec<&String> = paths.keys().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "/api/v1/openapi.json",
+            "/api/v1/scores",
+            "/api/v1/scores.csv",
+            "/api/v1/violations"
+        ]
+    );
+    assert_eq!(
+        v["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
+    for p in ["/api/v1/scores", "/api/v1/scores.csv", "/api/v1/violations"] {
+        let responses = &paths[p]["get"]["responses"];
+        for code in ["200", "400", "401", "403"] {
+            assert!(responses.get(code).is_some(), "{p} {code}");
+        }
+        // Every parameter reference resolves.
+        for param in paths[p]["get"]["parameters"].as_array().unwrap() {
+            if let Some(r) = param["$ref"].as_str() {
+                let name = r.rsplit('/').next().unwrap();
+                assert!(v["components"]["parameters"].get(name).is_some(), "{r}");
+            }
+        }
+    }
+    let params: Vec<&str> = paths["/api/v1/violations"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(params, ["limit"]);
+}
+
+// ------------------------------------------------------------ store errors
+
+/// A store whose every read fails with a message that must not reach clients.
+struct Broken;
+
+impl Store for Broken {
+    fn commit(&self, _: &Checkpoint) -> Result<(), StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn counts(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+        _: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn daily_counts(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+        _: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn recent_violations(
+        &self,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<ViolationRow>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+}
+
+#[tokio::test]
+async fn store_errors_are_500_without_details() {
+    let s = ApiState {
+        store: Arc::new(Broken),
+        checks: checks(),
+        config: Arc::new(config()),
+    };
+    for uri in [
+        "/api/v1/scores?period=2026-Q2",
+        "/api/v1/scores.csv?period=2026-Q2",
+        "/api/v1/violations",
+    ] {
+        let a = send(routes(s.clone()), get(uri, Some(OFFICER))).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert_eq!(a.json(), serde_json::json!({"error": "internal error"}));
+    }
+    let a = send(pages(s), with_cookie("/?period=2026-Q2", OFFICER)).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!a.text().contains("secret"));
+}
+
+// ---------------------------------------------------------------- config
+
+#[test]
+fn config_validation() {
+    let checks = checks();
+    assert!(config().validate(&checks).is_ok());
+    let mut c = config();
+    c.officer_tokens.push("short".into());
+    assert!(c.validate(&checks).unwrap_err().contains("shorter"));
+    let mut c = config();
+    c.officer_tokens.push(TAX.into());
+    let e = c.validate(&checks).unwrap_err();
+    assert!(e.contains("twice") && !e.contains(TAX), "{e}");
+    let mut c = config();
+    c.department_tokens
+        .insert("police".into(), vec!["police-token-000000001".into()]);
+    assert!(
+        c.validate(&checks)
+            .unwrap_err()
+            .contains("unknown department")
+    );
+    let mut c = config();
+    c.officer_tokens.push("has space in it 0123456".into());
+    assert!(c.validate(&checks).unwrap_err().contains("character"));
+}
+
+// ----------------------------------------------------------------- pages
+
+#[tokio::test]
+async fn pages_redirect_to_login_without_a_valid_token() {
+    for (uri, next) in [
+        ("/", "%2F"),
+        ("/?period=2026-Q2", "%2F%3Fperiod%3D2026-Q2"),
+        ("/departments/tax", "%2Fdepartments%2Ftax"),
+        (
+            "/scores.csv?period=2026-Q2",
+            "%2Fscores.csv%3Fperiod%3D2026-Q2",
+        ),
+    ] {
+        for request in [get(uri, None), with_cookie(uri, "wrong-token-000000000000")] {
+            let a = send(pages(state()), request).await;
+            assert_eq!(a.status, StatusCode::SEE_OTHER, "{uri}");
+            assert_eq!(a.header(header::LOCATION), format!("/login?next={next}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn scorecard_ranks_departments_with_scores() {
+    let checks = checks();
+    let api_scores = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
+    for request in [
+        with_cookie("/?period=2026-Q2", OFFICER),
+        get("/?period=2026-Q2", Some(OFFICER)),
+        with_cookie("/?period=&from=2026-04-01&to=2026-06-30", OFFICER),
+    ] {
+        let a = send(pages(state()), request).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.header(header::CONTENT_TYPE).starts_with("text/html"));
+        assert!(
+            a.header(header::CONTENT_SECURITY_POLICY)
+                .contains("default-src 'none'")
+        );
+        let html = a.text();
+        for label in [
+            "质量评分 Score",
+            "完整性 Completeness",
+            "规范性 Format",
+            "一致性 Consistency",
+            "及时性 Freshness",
+            "唯一性 Uniqueness",
+        ] {
+            assert!(html.contains(label), "{label}");
+        }
+        // Every department, in ranking order, with its score.
+        let mut last = 0;
+        for r in api_scores["ranking"].as_array().unwrap() {
+            let d = r["department"].as_str().unwrap();
+            let at = html
+                .find(&format!(">{d}</a>"))
+                .unwrap_or_else(|| panic!("{d} missing"));
+            assert!(at > last, "{d} out of order");
+            last = at;
+            if let Some(s) = r["score"].as_f64() {
+                assert!(html[at..].contains(&format!("{s:.2}")), "{d} score");
+            }
+        }
+        let ps = api_scores["departments"]["public_security"]["score"]
+            .as_f64()
+            .unwrap();
+        assert!(html.contains(&format!("{ps:.2}")));
+        // Dataset titles in Chinese from the contracts.
+        assert!(html.contains("户籍人口信息"));
+        assert!(html.contains("/scores.csv?from=2026-04-01&amp;to=2026-06-30"));
+        assert!(html.contains("2026-04-01"));
+        let _ = &checks;
+    }
+}
+
+#[tokio::test]
+async fn scorecard_defaults_to_the_current_month() {
+    let checks = checks();
+    let today = chrono::Utc::now()
+        .with_timezone(&checks.time_zone)
+        .date_naive();
+    let first = today.with_day0(0).unwrap_or(today);
+    let a = send(pages(state()), with_cookie("/", OFFICER)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains(&first.to_string()));
+}
+
+use chrono::Datelike as _;
+
+#[tokio::test]
+async fn scorecard_for_a_department_token_shows_only_its_department() {
+    let a = send(pages(state()), with_cookie("/?period=2026-Q2", TAX)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = a.text();
+    assert!(html.contains(">tax</a>"));
+    assert!(!html.contains(">health</a>") && !html.contains(">public_security</a>"));
+
+    let a = send(
+        pages(state()),
+        with_cookie("/departments/tax?period=2026-Q2", TAX),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    for uri in ["/departments/health", "/departments/nope"] {
+        let a = send(pages(state()), with_cookie(uri, TAX)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let a = send(
+        pages(state()),
+        with_cookie("/scores.csv?period=2026-Q2&department=health", TAX),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn department_page_shows_scores_checks_and_escaped_violations() {
+    let checks = checks();
+    let a = send(
+        pages(state()),
+        with_cookie("/departments/public_security?period=2026-Q2", OFFICER),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = a.text();
+    let v = scores(
+        "/api/v1/scores?period=2026-Q2&department=public_security",
+        OFFICER,
+    )
+    .await;
+    let s = v["departments"]["public_security"]["score"]
+        .as_f64()
+        .unwrap();
+    assert!(html.contains(&format!("{s:.2}")));
+    assert!(html.contains(&check_id(
+        &checks,
+        "household_registration",
+        Dimension::Format
+    )));
+    assert!(html.contains("户籍人口信息"));
+    assert!(html.contains("r-5") && html.contains("r-1"));
+
+    // A reason with markup is shown as text.
+    let a = send(
+        pages(state()),
+        with_cookie("/departments/health?period=2026-Q2", HEALTH),
+    )
+    .await;
+    let html = a.text();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script>"));
+
+    let a = send(pages(state()), with_cookie("/departments/nope", OFFICER)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = send(
+        pages(state()),
+        with_cookie("/departments/tax?period=2026-Q9", OFFICER),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn scorecard_rejects_a_bad_period_with_the_form() {
+    let a = send(pages(state()), with_cookie("/?period=2026-Q9", OFFICER)).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let html = a.text();
+    assert!(html.contains("quarter"));
+    assert!(html.contains("name=\"period\""));
+}
+
+#[tokio::test]
+async fn login_sets_the_cookie_and_logout_clears_it() {
+    // Scripted form: GET with the token.
+    let a = send(
+        pages(state()),
+        get(&format!("/login?token={OFFICER}"), None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.header(header::LOCATION), "/");
+    let cookie = a.header(header::SET_COOKIE).to_owned();
+    assert!(cookie.starts_with(&format!("dqmon_token={OFFICER};")));
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr}");
+    }
+    assert!(!cookie.contains("Secure"));
+
+    // The form POST.
+    let post = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-proto", "https")
+        .body(Body::from(format!("token={TAX}")))
+        .unwrap();
+    let a = send(pages(state()), post).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.header(header::SET_COOKIE).contains("; Secure"));
+
+    for request in [
+        get("/login?token=wrong-token-0000000000", None),
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("token=wrong"))
+            .unwrap(),
+    ] {
+        let a = send(pages(state()), request).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        assert!(a.headers.get(header::SET_COOKIE).is_none());
+        assert!(a.text().contains("令牌无效 Invalid token"));
+    }
+
+    let a = send(
+        pages(state()),
+        get("/login?next=%2Fdepartments%2Ftax", None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains("type=\"password\""));
+    assert!(
+        a.text()
+            .contains("name=\"next\" value=\"/departments/tax\"")
+    );
+
+    // Back to where the user was going, but only on this server.
+    for (next, location) in [
+        ("%2F%3Fperiod%3D2026-Q2", "/?period=2026-Q2"),
+        ("%2Fdepartments%2Ftax", "/departments/tax"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F%0D%0ASet-Cookie%3Ax", "/"),
+    ] {
+        let a = send(
+            pages(state()),
+            get(&format!("/login?token={OFFICER}&next={next}"), None),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(a.header(header::LOCATION), location, "{next}");
+    }
+
+    let a = send(
+        pages(state()),
+        Request::post("/logout").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.header(header::SET_COOKIE).contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn scorecard_csv_download_uses_the_cookie() {
+    let a = send(
+        pages(state()),
+        with_cookie("/scores.csv?from=2026-04-01&to=2026-06-30", OFFICER),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let api = send(
+        api(),
+        get("/api/v1/scores.csv?period=2026-Q2", Some(OFFICER)),
+    )
+    .await;
+    assert_eq!(a.body, api.body);
+}
+
+// ------------------------------------------------ a server for the browser
+
+/// Serves the API and pages with the seeded store, for
+/// `tests/scorecard_browser.sh`:
+///
+/// ```text
+/// DQMON_TEST_ADDR=127.0.0.1:18080 DQMON_TEST_SECS=120 \
+///   cargo test --test api serve_for_browser -- --ignored --nocapture
+/// DQMON_URL=http://127.0.0.1:18080 DQMON_TOKEN=officer-token-0000000001 \
+///   DQMON_PERIOD=2026-Q2 tests/scorecard_browser.sh
+/// ```
+#[tokio::test]
+#[ignore = "serves until DQMON_TEST_SECS pass; run by hand for the browser check"]
+async fn serve_for_browser() {
+    let addr = std::env::var("DQMON_TEST_ADDR").unwrap_or_else(|_| "127.0.0.1:18080".into());
+    let secs: u64 = std::env::var("DQMON_TEST_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let s = state();
+    let app = routes(s.clone()).merge(pages(s));
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    println!("serving on http://{addr} for {secs} s");
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(secs),
+        axum::serve(listener, app),
+    )
+    .await;
+}

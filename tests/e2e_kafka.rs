@@ -1,0 +1,412 @@
+//! End-to-end against a real Apache Kafka broker (`scripts/kafka-local.sh
+//! start`), read from `KAFKA_BOOTSTRAP_SERVERS`. Ignored by default because
+//! they need the broker; `scripts/e2e.sh` (and CI) runs them with `--ignored`.
+//! Every run uses fresh topic and group names.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use dqmon::checks::Checks;
+use dqmon::config::{Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig};
+use dqmon::service::Service;
+use dqmon::simulate::SimMessage;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+const MESSAGES: usize = 100_000;
+/// Message times start an hour ago: a broker applies retention and timestamp
+/// limits to message time, so the traffic must look current.
+fn start_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis() - 3_600_000
+}
+
+fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .expect("KAFKA_BOOTSTRAP_SERVERS: start a broker with scripts/kafka-local.sh start")
+}
+
+/// A copy of `checks/` whose topics carry a fresh prefix, so runs never share topics.
+struct Isolated {
+    _dir: tempfile::TempDir,
+    checks_dir: PathBuf,
+    prefix: String,
+    checks: Arc<Checks>,
+}
+
+fn isolated() -> Isolated {
+    let prefix = format!("e2e{}", rand::random::<u32>());
+    let dir = tempfile::tempdir().unwrap();
+    let checks_dir = dir.path().join("checks");
+    copy_dir(Path::new("checks"), &checks_dir, &prefix);
+    let checks = Arc::new(dqmon::checks::load(&checks_dir).unwrap());
+    create_topics(&checks.topics());
+    Isolated {
+        _dir: dir,
+        checks_dir,
+        prefix,
+        checks,
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path, prefix: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target, prefix);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes)
+                .replace("topic: exchange.", &format!("topic: {prefix}.exchange."));
+            if path.extension().is_some_and(|e| e == "yaml") {
+                std::fs::write(&target, text).unwrap();
+            } else {
+                std::fs::write(&target, bytes).unwrap();
+            }
+        }
+    }
+}
+
+/// The bus's topics exist before anyone subscribes, as on a real exchange.
+fn create_topics(topics: &[String]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<_> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, 3, TopicReplication::Fixed(1)))
+        .collect();
+    let results =
+        futures::executor::block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap();
+    for r in results {
+        r.map_err(|(t, e)| format!("{t}: {e}")).unwrap();
+    }
+}
+
+fn prefixed(prefix: &str, messages: Vec<SimMessage>) -> Vec<SimMessage> {
+    messages
+        .into_iter()
+        .map(|mut m| {
+            m.topic = format!("{prefix}.{}", m.topic);
+            m
+        })
+        .collect()
+}
+
+fn config(iso: &Isolated, port: u16) -> Config {
+    Config {
+        checks_dir: iso.checks_dir.clone(),
+        kafka: KafkaConfig {
+            bootstrap_servers: bootstrap(),
+            group_id: format!("{}-dqmon", iso.prefix),
+            violations_topic: format!("{}.dq.violations", iso.prefix),
+            deadletter_topic: format!("{}.dq.deadletter", iso.prefix),
+            properties: Default::default(),
+            consumer_properties: Default::default(),
+            producer_properties: Default::default(),
+            statistics_interval_secs: 1,
+        },
+        http: HttpConfig {
+            listen_address: format!("127.0.0.1:{port}").parse().unwrap(),
+        },
+        hashing: HashingConfig {
+            secret: Some("end-to-end secret, long enough".into()),
+            secret_file: None,
+        },
+        processing: ProcessingConfig::default(),
+    }
+}
+
+fn topic_names(iso: &Isolated) -> Vec<String> {
+    iso.checks.topics()
+}
+
+/// Messages read back, in phase order (the order the test published them in).
+fn read_back_ordered(iso: &Isolated, n: usize) -> Vec<ReadBack> {
+    let topics = topic_names(iso);
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let all = read_all(&bootstrap(), &refs, n, Duration::from_secs(120));
+    assert_eq!(all.len(), n, "every published message reads back");
+    in_phase_order(&all, |m| m.topic.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
+async fn hundred_thousand_messages_count_exactly_as_eval() {
+    let iso = isolated();
+    let phases: Vec<Vec<SimMessage>> = traffic(MESSAGES, 11, start_ms())
+        .into_iter()
+        .map(|p| prefixed(&iso.prefix, p))
+        .collect();
+    let producer = producer(&bootstrap());
+    let service = Service::start(&config(&iso, 0)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut published = 0u64;
+    for (i, phase) in phases.iter().enumerate() {
+        publish(&producer, phase).await;
+        published += phase.len() as u64;
+        // Each phase is handled before the next is published (see `PHASES`).
+        while i + 1 < phases.len()
+            && total(&service.metrics.encode(), "dq_records_total") < published
+        {
+            assert!(Instant::now() < deadline, "phase {i} consumed in time");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let ordered = read_back_ordered(&iso, MESSAGES);
+    let (tally, expected) = eval(&iso.checks, &ordered);
+    let malformed = tally.malformed();
+    loop {
+        let text = service.metrics.encode();
+        if total(&text, "dq_records_total") == MESSAGES as u64
+            && total(&text, "dq_violations_published_total") == expected.len() as u64
+            && total(&text, "dq_deadletter_messages_total") == malformed
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "all messages handled in time: records {} of {MESSAGES}, violations {} of {}, dead letters {} of {malformed}",
+            total(&text, "dq_records_total"),
+            total(&text, "dq_violations_published_total"),
+            expected.len(),
+            total(&text, "dq_deadletter_messages_total"),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_metrics_equal(&iso.checks, &tally, &service.metrics.encode());
+    service.stop().await.unwrap();
+
+    let events = read_all(
+        &bootstrap(),
+        &[&format!("{}.dq.violations", iso.prefix)],
+        usize::MAX,
+        Duration::from_secs(15),
+    );
+    assert_eq!(
+        events.len(),
+        expected.len(),
+        "no violation lost or duplicated"
+    );
+    let letters = read_all(
+        &bootstrap(),
+        &[&format!("{}.dq.deadletter", iso.prefix)],
+        usize::MAX,
+        Duration::from_secs(10),
+    );
+    assert_eq!(letters.len() as u64, malformed);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scrape(port: u16) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+fn start_dqmon(config_path: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dqmon"))
+        .args(["run", "--config"])
+        .arg(config_path)
+        .env("DQMON_LOG", "warn")
+        .spawn()
+        .unwrap()
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for exit within `limit`; the exit status.
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dqmon did not stop within {limit:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Violations of dimensions that need no memory of earlier records: a restart
+/// (which forgets cross-source references and record ids) cannot change them.
+fn stateless(v: &dqmon::violation::Violation) -> bool {
+    matches!(
+        v.dimension.as_str(),
+        "completeness" | "format" | "freshness"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
+async fn sigterm_halfway_and_restart_skips_no_message() {
+    let iso = isolated();
+    let all: Vec<SimMessage> = traffic(MESSAGES, 12, start_ms())
+        .into_iter()
+        .flat_map(|p| prefixed(&iso.prefix, p))
+        .collect();
+    publish(&producer(&bootstrap()), &all).await;
+    let ordered = read_back_ordered(&iso, MESSAGES);
+    let (tally, expected) = eval(&iso.checks, &ordered);
+
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("dqmon.toml");
+    let c = config(&iso, port);
+    std::fs::write(
+        &config_path,
+        format!(
+            "checks_dir = {:?}\n[kafka]\nbootstrap_servers = {:?}\ngroup_id = {:?}\nviolations_topic = {:?}\ndeadletter_topic = {:?}\nstatistics_interval_secs = 1\n[http]\nlisten_address = \"127.0.0.1:{port}\"\n[hashing]\nsecret = \"end-to-end secret, long enough\"\n",
+            c.checks_dir, c.kafka.bootstrap_servers, c.kafka.group_id, c.kafka.violations_topic, c.kafka.deadletter_topic
+        ),
+    )
+    .unwrap();
+
+    // First run: stopped by SIGTERM when about half is done.
+    let mut first = start_dqmon(&config_path);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let done = scrape(port)
+            .map(|t| total(&t, "dq_records_total"))
+            .unwrap_or(0);
+        if done >= (MESSAGES / 2) as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "first run makes progress");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigterm(&first);
+    let status = wait_exit(&mut first, Duration::from_secs(10));
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+
+    // Second run: picks up at the committed offsets and finishes.
+    let mut second = start_dqmon(&config_path);
+    let (tpl, ends) = partitions_and_ends(&iso);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if committed(&c.kafka.group_id, &tpl) == ends {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "second run commits every partition's end"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    sigterm(&second);
+    assert!(wait_exit(&mut second, Duration::from_secs(10)).success());
+
+    // Nothing skipped, nothing handled twice.
+    let events = read_all(
+        &bootstrap(),
+        &[&c.kafka.violations_topic],
+        usize::MAX,
+        Duration::from_secs(15),
+    );
+    let mut seen: BTreeMap<(String, i32, i64, String), u32> = BTreeMap::new();
+    let mut got = BTreeSet::new();
+    for e in &events {
+        let v: dqmon::violation::Violation =
+            serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
+        *seen
+            .entry((v.topic.clone(), v.partition, v.offset, v.check.clone()))
+            .or_default() += 1;
+        if stateless(&v) {
+            got.insert((v.topic, v.partition, v.offset, v.check));
+        }
+    }
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "a message was handled twice"
+    );
+    let want: BTreeSet<_> = expected
+        .iter()
+        .filter(|v| stateless(v))
+        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
+        .collect();
+    assert!(want.len() > 1000);
+    assert_eq!(got, want, "every message's stateless violations are there");
+    let letters = read_all(
+        &bootstrap(),
+        &[&c.kafka.deadletter_topic],
+        usize::MAX,
+        Duration::from_secs(10),
+    );
+    assert_eq!(letters.len() as u64, tally.malformed());
+}
+
+fn partitions_and_ends(iso: &Isolated) -> (TopicPartitionList, BTreeMap<(String, i32), i64>) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = BTreeMap::new();
+    for topic in topic_names(iso) {
+        let md = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .unwrap();
+        for p in md.topics()[0].partitions() {
+            let (_, high) = consumer
+                .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
+                .unwrap();
+            tpl.add_partition(&topic, p.id());
+            ends.insert((topic.clone(), p.id()), high);
+        }
+    }
+    (tpl, ends)
+}
+
+fn committed(group: &str, tpl: &TopicPartitionList) -> BTreeMap<(String, i32), i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let c = consumer
+        .committed_offsets(tpl.clone(), Duration::from_secs(10))
+        .unwrap();
+    c.elements()
+        .iter()
+        .map(|e| {
+            let o = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => -1,
+            };
+            ((e.topic().to_string(), e.partition()), o)
+        })
+        .collect()
+}

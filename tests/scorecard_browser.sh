@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Browser check of the scorecard: headless Chromium signs in, screenshots `/`
+# for a period, and the rendered DOM must name every department of the API's
+# ranking and show each score the API reports.
+#
+# Builds and starts nothing: point it at a running dqmon.
+#
+#   DQMON_URL      base URL, e.g. http://127.0.0.1:8080            (required)
+#   DQMON_TOKEN    an officer token                                 (required)
+#   DQMON_PERIOD   period to show (default: this month in DQMON_TZ)
+#   DQMON_TZ       the exchange's time zone (default Asia/Shanghai)
+#   DQMON_SCREENSHOT  PNG to write (default ./scorecard.png)
+#   CHROMIUM       the browser (default chromium; Debian: apt-get install chromium fonts-noto-cjk)
+#
+# Signing in uses `GET /login?token=...&next=...`, which sets the HttpOnly
+# cookie and redirects within one navigation, because Chromium's command line
+# cannot set cookies or headers. Tokens in URLs end up in access logs: use a
+# token meant for checks, on a test instance or one whose logs are private.
+#
+# Try it against the seeded test server:
+#   DQMON_TEST_ADDR=127.0.0.1:18080 DQMON_TEST_SECS=120 \
+#     cargo test --test api serve_for_browser -- --ignored --nocapture &
+#   DQMON_URL=http://127.0.0.1:18080 DQMON_TOKEN=officer-token-0000000001 \
+#     DQMON_PERIOD=2026-Q2 tests/scorecard_browser.sh
+set -euo pipefail
+
+: "${DQMON_URL:?set DQMON_URL to the running dqmon, e.g. http://127.0.0.1:8080}"
+: "${DQMON_TOKEN:?set DQMON_TOKEN to an officer token}"
+url=${DQMON_URL%/}
+period=${DQMON_PERIOD:-$(TZ=${DQMON_TZ:-Asia/Shanghai} date +%Y-%m)}
+shot=${DQMON_SCREENSHOT:-scorecard.png}
+chromium=${CHROMIUM:-chromium}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# URL-encode: tokens may hold '+', '/' and '=', which mean other things in a query.
+urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+
+# What the page must show, from the API (header auth: no token in this URL).
+curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
+  "$url/api/v1/scores?period=$(urlencode "$period")" >"$work/scores.json"
+
+login="$url/login?token=$(urlencode "$DQMON_TOKEN")&next=$(urlencode "/?period=$period")"
+
+browse() {
+  # A fresh profile per run: no cookie survives between runs or leaks into others.
+  timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
+    --no-first-run --disable-background-networking --disable-component-update \
+    --disable-sync --hide-scrollbars --user-data-dir="$(mktemp -d -p "$work")" \
+    --window-size=1280,1000 "$@" "$login"
+}
+
+browse --screenshot="$shot" 2>"$work/screenshot.log" || {
+  cat "$work/screenshot.log" >&2
+  exit 1
+}
+test -s "$shot" || { echo "no screenshot written to $shot" >&2; exit 1; }
+browse --dump-dom >"$work/dom.html" 2>"$work/dom.log" || {
+  cat "$work/dom.log" >&2
+  exit 1
+}
+
+python3 - "$work/scores.json" "$work/dom.html" <<'EOF'
+import json, sys
+
+scores = json.load(open(sys.argv[1], encoding="utf-8"))
+dom = open(sys.argv[2], encoding="utf-8").read()
+if 'id="ranking"' not in dom:
+    sys.exit("the DOM has no ranking table (still on the login page?)")
+problems, scored = [], 0
+for entry in scores["ranking"]:
+    name = entry["department"]
+    if f">{name}</a>" not in dom:
+        problems.append(f"department {name} missing")
+    if entry["score"] is not None:
+        scored += 1
+        text = f"{entry['score']:.2f}"
+        if text not in dom:
+            problems.append(f"score {text} of {name} missing")
+if not scores["ranking"]:
+    problems.append("the API returned no department")
+if scored == 0:
+    problems.append(f"no department has a score for the period {scores['period']}")
+if problems:
+    sys.exit("scorecard check failed: " + "; ".join(problems))
+print(f"scorecard ok: {len(scores['ranking'])} departments, {scored} with a score")
+EOF
+echo "screenshot: $shot"
