@@ -4,6 +4,10 @@
 //!
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
 
+// The tests' helpers: the same topic-prefixed copy of the contracts.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     // The contracts with topics under a fresh prefix.
     let dir = tempfile::tempdir()?;
     let checks_dir = dir.path().join("checks");
-    copy(std::path::Path::new("checks"), &checks_dir, &prefix)?;
+    common::copy_dir(std::path::Path::new("checks"), &checks_dir, &prefix);
     let checks = Arc::new(dqmon::checks::load(&checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
     let topics = checks.topics();
     let admin: AdminClient<_> = ClientConfig::new()
@@ -150,23 +154,5 @@ async fn main() -> anyhow::Result<()> {
         total(&text, "dq_deadletter_messages_total")
     );
     println!("ratio dqmon / null consumer: {:.2}", dqmon_rate / null_rate);
-    Ok(())
-}
-
-fn copy(from: &std::path::Path, to: &std::path::Path, prefix: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let path = entry?.path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy(&path, &target, prefix)?;
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            let text = std::fs::read_to_string(&path)?
-                .replace("topic: exchange.", &format!("topic: {prefix}.exchange."));
-            std::fs::write(&target, text)?;
-        } else {
-            std::fs::copy(&path, &target)?;
-        }
-    }
     Ok(())
 }

@@ -28,8 +28,8 @@ impl DatasetTally {
                 self.dimensions[d][usize::from(!passed)] += 1;
             }
         }
-        for c in &outcome.checks {
-            self.checks[c.check][usize::from(!c.passed)] += 1;
+        for (check, passed) in outcome.checks() {
+            self.checks[check][usize::from(!passed)] += 1;
         }
     }
 

@@ -42,7 +42,7 @@ pub fn violations(msg: &Message<'_>, ds: &Dataset, outcome: &RecordOutcome) -> V
                 dimension: def.dimension.as_str().to_string(),
                 check: def.id.clone(),
                 field: def.field.clone(),
-                reason: c.reason.as_deref().unwrap_or("").to_string(),
+                reason: c.reason.to_string(),
             }
         })
         .collect()

@@ -56,26 +56,6 @@ fn isolated() -> Isolated {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path, prefix: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target, prefix);
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            let text = String::from_utf8_lossy(&bytes)
-                .replace("topic: exchange.", &format!("topic: {prefix}.exchange."));
-            if path.extension().is_some_and(|e| e == "yaml") {
-                std::fs::write(&target, text).unwrap();
-            } else {
-                std::fs::write(&target, bytes).unwrap();
-            }
-        }
-    }
-}
-
 /// The bus's topics exist before anyone subscribes, as on a real exchange.
 fn create_topics(topics: &[String]) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

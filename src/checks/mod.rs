@@ -161,6 +161,9 @@ impl Checks {
     }
 }
 
+/// The most checks one dataset may have: outcomes keep them in a 128-bit set.
+pub const MAX_CHECKS: usize = 128;
+
 /// The most attributes one entity type may have: state keeps them in a fixed array.
 pub const MAX_ENTITY_ATTRIBUTES: usize = 4;
 
@@ -853,6 +856,16 @@ fn compile_dataset(
         Some(record_name),
     );
 
+    if checks.len() > MAX_CHECKS {
+        local.push(
+            path,
+            "-",
+            format!(
+                "{} checks; a dataset has at most {MAX_CHECKS}",
+                checks.len()
+            ),
+        );
+    }
     let mut seen = BTreeSet::new();
     for check in &checks {
         if !seen.insert(check.id.as_str()) {

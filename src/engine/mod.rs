@@ -6,6 +6,7 @@ pub mod outcome;
 pub mod state;
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -13,7 +14,7 @@ use chrono::{NaiveDate, TimeZone};
 use serde_json::Value;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
-pub use outcome::{CheckOutcome, RecordOutcome};
+pub use outcome::{Failure, RecordOutcome};
 pub use state::State;
 
 use crate::checks::field::{is_blank, with_today};
@@ -21,6 +22,11 @@ use crate::checks::rule::RuleResult;
 use crate::checks::{Checks, Dataset};
 use crate::formats::date_time;
 use crate::message::Message;
+
+thread_local! {
+    /// The last day `day_of` computed, with its bounds in epoch milliseconds.
+    static DAY: Cell<Option<(chrono_tz::Tz, i64, i64, NaiveDate)>> = const { Cell::new(None) };
+}
 
 /// Expiry runs after this many records (a deterministic cadence keeps replays exact).
 const EXPIRE_EVERY: u64 = 1 << 16;
@@ -88,10 +94,27 @@ impl Engine {
 
     /// The calendar day of a message time in the exchange's time zone.
     pub fn day_of(&self, timestamp_ms: i64) -> NaiveDate {
-        match self.checks.time_zone.timestamp_millis_opt(timestamp_ms) {
-            chrono::LocalResult::Single(t) => t.date_naive(),
-            _ => chrono::DateTime::UNIX_EPOCH.date_naive(),
+        let tz = self.checks.time_zone;
+        // Messages arrive in time order, mostly within one day: remember its bounds.
+        if let Some((cached, start, end, day)) = DAY.with(Cell::get)
+            && cached == tz
+            && (start..end).contains(&timestamp_ms)
+        {
+            return day;
         }
+        let day = match tz.timestamp_millis_opt(timestamp_ms) {
+            chrono::LocalResult::Single(t) => t.date_naive(),
+            _ => return chrono::DateTime::UNIX_EPOCH.date_naive(),
+        };
+        let start_of = |d: NaiveDate| {
+            tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .earliest()
+                .map(|t| t.timestamp_millis())
+        };
+        if let (Some(start), Some(end)) = (start_of(day), day.succ_opt().and_then(start_of)) {
+            DAY.with(|c| c.set(Some((tz, start, end, day))));
+        }
+        day
     }
 
     fn evaluate_record(
@@ -219,7 +242,7 @@ impl Engine {
                 out.pass(ds, ds.unique_check);
             }
             // Only violation events need it: spare the copy for clean records.
-            if out.checks.iter().any(|c| !c.passed) {
+            if !out.failures.is_empty() {
                 out.record_id = Some(record_id.to_string());
             }
         }
@@ -263,5 +286,25 @@ fn parse_object(payload: Option<&[u8]>) -> Result<serde_json::Map<String, Value>
         Ok(_) => Err("payload is JSON but not an object"),
         Err(_) if std::str::from_utf8(bytes).is_err() => Err("payload is not valid UTF-8"),
         Err(_) => Err("payload is not valid JSON"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn day_of_follows_the_exchange_time_zone_across_midnight() {
+        let checks = Arc::new(crate::checks::load(Path::new("checks")).unwrap());
+        let engine = Engine::new(checks, b"k");
+        // 2026-06-15T23:59:59.999+08:00, then a millisecond later, then back.
+        let last_ms = 1_781_539_199_999;
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(engine.day_of(last_ms), d(2026, 6, 15));
+        assert_eq!(engine.day_of(last_ms + 1), d(2026, 6, 16));
+        assert_eq!(engine.day_of(last_ms), d(2026, 6, 15));
+        assert_eq!(engine.day_of(last_ms - 86_400_000), d(2026, 6, 14));
     }
 }

@@ -5,13 +5,11 @@ use std::borrow::Cow;
 use crate::checks::{CheckId, Dataset};
 use crate::dimension::Dimension;
 
-/// One applicable check's result.
+/// A failed check and why, without the value (violation events carry it).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckOutcome {
+pub struct Failure {
     pub check: CheckId,
-    pub passed: bool,
-    /// Why it failed, without the value (violation events carry it).
-    pub reason: Option<Cow<'static, str>>,
+    pub reason: Cow<'static, str>,
 }
 
 /// Everything the engine concluded about one routed message.
@@ -22,9 +20,13 @@ pub struct RecordOutcome {
     pub malformed: bool,
     /// Per dimension (catalog order): `Some(true)` pass, `Some(false)` fail, `None` not applicable.
     pub dimensions: [Option<bool>; 5],
-    /// Every applicable check, in the dataset's check order.
-    pub checks: Vec<CheckOutcome>,
-    /// The record id when it passed its format check (never personal data).
+    /// Bit `c` set when check `c` applied (a dataset has at most 128 checks).
+    /// Bits, not a list, so a clean record allocates nothing.
+    pub applied: u128,
+    /// The failed checks, in the dataset's check order.
+    pub failures: Vec<Failure>,
+    /// The record id when it passed its format check and the record has a
+    /// failure (never personal data; only violation events need it).
     pub record_id: Option<String>,
     /// `message timestamp - updated_at`, when `updated_at` is valid.
     pub age_ms: Option<i64>,
@@ -36,43 +38,51 @@ impl RecordOutcome {
             dataset,
             malformed: false,
             dimensions: [None; 5],
-            checks: Vec::with_capacity(24),
+            applied: 0,
+            failures: Vec::new(),
             record_id: None,
             age_ms: None,
         }
     }
 
-    /// Adds a check result; the check's dimension fails when any check fails.
-    pub fn record(
-        &mut self,
-        ds: &Dataset,
-        check: CheckId,
-        passed: bool,
-        reason: impl FnOnce() -> Cow<'static, str>,
-    ) {
+    fn mark(&mut self, ds: &Dataset, check: CheckId, passed: bool) {
         let d = ds.checks[check].dimension as usize;
         self.dimensions[d] = Some(self.dimensions[d].unwrap_or(true) && passed);
-        self.checks.push(CheckOutcome {
-            check,
-            passed,
-            reason: (!passed).then(reason),
-        });
+        self.applied |= 1u128 << check;
     }
 
     pub fn pass(&mut self, ds: &Dataset, check: CheckId) {
-        self.record(ds, check, true, || Cow::Borrowed(""));
+        self.mark(ds, check, true);
     }
 
+    /// The check's dimension fails when any of its checks fails.
     pub fn fail(&mut self, ds: &Dataset, check: CheckId, reason: impl Into<Cow<'static, str>>) {
-        let reason = reason.into();
-        self.record(ds, check, false, || reason);
+        self.mark(ds, check, false);
+        self.failures.push(Failure {
+            check,
+            reason: reason.into(),
+        });
     }
 
     pub fn dimension(&self, d: Dimension) -> Option<bool> {
         self.dimensions[d as usize]
     }
 
-    pub fn failures(&self) -> impl Iterator<Item = &CheckOutcome> {
-        self.checks.iter().filter(|c| !c.passed)
+    pub fn failures(&self) -> impl Iterator<Item = &Failure> {
+        self.failures.iter()
+    }
+
+    /// Every applied check with whether it passed, in check order.
+    pub fn checks(&self) -> impl Iterator<Item = (CheckId, bool)> + '_ {
+        let failed: u128 = self.failures.iter().fold(0, |m, f| m | (1u128 << f.check));
+        let mut bits = self.applied;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let c = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some((c, failed & (1u128 << c) == 0))
+        })
     }
 }

@@ -30,6 +30,13 @@ pub struct Reference {
     pub known: u8,
 }
 
+/// Entries each map has room for from the start (about 1.5 MB of memory each).
+const INITIAL_CAPACITY: usize = 1 << 16;
+
+fn presized<V>() -> Map<V> {
+    Map::with_capacity_and_hasher(INITIAL_CAPACITY, FxBuildHasher)
+}
+
 /// Keys are already uniform keyed hashes: the maps need no second strong hash.
 type Map<V> = DashMap<Hash128, V, FxBuildHasher>;
 
@@ -51,10 +58,12 @@ impl State {
         let derived = blake3::derive_key("dqmon 2026 entity hashing", secret);
         let mut key = [0u8; 16];
         key.copy_from_slice(&derived[..16]);
+        // Start with room for a busy first minute, so early records do not pay
+        // for a cascade of table growths.
         Self {
             key,
-            references: (0..entities).map(|_| Map::default()).collect(),
-            seen: Map::default(),
+            references: (0..entities).map(|_| presized()).collect(),
+            seen: presized(),
         }
     }
 

@@ -392,7 +392,7 @@ impl Pipeline {
             let reason = outcome
                 .failures()
                 .next()
-                .and_then(|c| c.reason.as_deref())
+                .map(|c| c.reason.as_ref())
                 .unwrap_or("malformed")
                 .to_string();
             let headers = OwnedHeaders::new()

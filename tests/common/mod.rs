@@ -253,3 +253,23 @@ pub fn assert_metrics_equal(checks: &Checks, tally: &Tally, exposition: &str) {
 pub fn total(exposition: &str, name: &str) -> u64 {
     metric(exposition, name, &[]) as u64
 }
+
+/// Copies a checks folder, giving every contract's topic a prefix, so a run
+/// never shares topics with another.
+pub fn copy_dir(from: &Path, to: &Path, prefix: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target, prefix);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("topic: exchange.", &format!("topic: {prefix}.exchange."));
+            std::fs::write(&target, text).unwrap();
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
