@@ -30,13 +30,6 @@ pub struct Reference {
     pub known: u8,
 }
 
-/// Entries each map has room for from the start (about 1.5 MB of memory each).
-const INITIAL_CAPACITY: usize = 1 << 16;
-
-fn presized<V>() -> Map<V> {
-    Map::with_capacity_and_hasher(INITIAL_CAPACITY, FxBuildHasher)
-}
-
 /// Keys are already uniform keyed hashes: the maps need no second strong hash.
 type Map<V> = DashMap<Hash128, V, FxBuildHasher>;
 
@@ -62,8 +55,8 @@ impl State {
         // for a cascade of table growths.
         Self {
             key,
-            references: (0..entities).map(|_| presized()).collect(),
-            seen: presized(),
+            references: (0..entities).map(|_| Map::default()).collect(),
+            seen: Map::default(),
         }
     }
 
