@@ -182,3 +182,65 @@ async fn counts_violations_and_dead_letters_equal_eval() {
         assert!(!l.headers["dq.reason"].is_empty());
     }
 }
+
+async fn ready(service: &Service) -> bool {
+    service.health.ready()
+}
+
+async fn wait_until(service: &Service, want: bool, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if ready(service).await == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A broker that goes away is waited for: readiness turns false, nothing
+/// crashes, and the service is ready and consuming again when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_disappears_is_waited_for() {
+    let mock = MockCluster::new(1).unwrap();
+    let checks = checks();
+    for t in checks.topics() {
+        mock.create_topic(&t, 3, 1).unwrap();
+    }
+    mock.create_topic("dq.violations", 3, 1).unwrap();
+    mock.create_topic("dq.deadletter", 1, 1).unwrap();
+    let bootstrap = mock.bootstrap_servers();
+    let service = Service::start(&config(&bootstrap)).await.unwrap();
+    assert!(
+        wait_until(&service, true, Duration::from_secs(30)).await,
+        "ready with a broker"
+    );
+
+    mock.broker_down(1).unwrap();
+    assert!(
+        wait_until(&service, false, Duration::from_secs(30)).await,
+        "not ready without a broker"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    mock.broker_up(1).unwrap();
+    assert!(
+        wait_until(&service, true, Duration::from_secs(60)).await,
+        "ready again when the broker is back"
+    );
+    let phases = traffic(300, 3, START_MS);
+    let n: usize = phases.iter().map(Vec::len).sum();
+    let producer = producer(&bootstrap);
+    for phase in &phases {
+        publish(&producer, phase).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while total(&service.metrics.encode(), "dq_records_total") < n as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "consuming again after the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    service.stop().await.unwrap();
+}

@@ -142,3 +142,34 @@ fn a_missing_folder_is_an_error_not_a_panic() {
     assert_eq!(err.0.len(), 1);
     assert!(err.to_string().contains("not a directory"));
 }
+
+/// `dqmon run` validates the contracts exactly like `dqmon validate` and
+/// refuses to start on a broken folder, before touching Kafka.
+#[test]
+fn the_service_refuses_to_start_on_broken_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dqmon.toml");
+    std::fs::write(
+        &config,
+        "checks_dir = \"tests/broken-checks\"\n[kafka]\nbootstrap_servers = \"127.0.0.1:1\"\n[http]\nlisten_address = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = dqmon()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("DQMON_HASHING__SECRET", "a secret of sixteen+")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "tests/broken-checks/alpha/people.yaml: fields.birth.format: unknown format `birthday`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("refusing to start: 19 problem(s)"),
+        "{stderr}"
+    );
+}
