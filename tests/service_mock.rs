@@ -15,6 +15,23 @@ use rdkafka::mocking::MockCluster;
 /// 2026-06-15T10:00:00+08:00
 const START_MS: i64 = 1_781_488_800_000;
 
+/// A mock cluster with the exchange's topics (three partitions each) and the outputs.
+fn mock_bus(
+    checks: &dqmon::checks::Checks,
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let mock = MockCluster::new(1).unwrap();
+    for t in checks.topics() {
+        mock.create_topic(&t, 3, 1).unwrap();
+    }
+    mock.create_topic("dq.violations", 3, 1).unwrap();
+    mock.create_topic("dq.deadletter", 1, 1).unwrap();
+    let bootstrap = mock.bootstrap_servers();
+    (mock, bootstrap)
+}
+
 fn config(bootstrap: &str) -> Config {
     Config {
         checks_dir: "checks".into(),
@@ -80,14 +97,9 @@ async fn wait_for(service: &Service, n: u64, violations: u64, deadletters: u64) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_violations_and_dead_letters_equal_eval() {
-    let mock = MockCluster::new(1).unwrap();
     let checks = checks();
-    for t in checks.topics() {
-        mock.create_topic(&t, 3, 1).unwrap();
-    }
-    mock.create_topic("dq.violations", 3, 1).unwrap();
-    mock.create_topic("dq.deadletter", 1, 1).unwrap();
-    let bootstrap = mock.bootstrap_servers();
+    // The cluster lives as long as the binding.
+    let (_bus, bootstrap) = mock_bus(&checks);
     let producer = producer(&bootstrap);
     let phases = traffic(4_000, 7, START_MS);
     let n: usize = phases.iter().map(Vec::len).sum();
@@ -202,28 +214,22 @@ async fn wait_until(service: &Service, want: bool, limit: Duration) -> bool {
 /// crashes, and the service is ready and consuming again when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_that_disappears_is_waited_for() {
-    let mock = MockCluster::new(1).unwrap();
     let checks = checks();
-    for t in checks.topics() {
-        mock.create_topic(&t, 3, 1).unwrap();
-    }
-    mock.create_topic("dq.violations", 3, 1).unwrap();
-    mock.create_topic("dq.deadletter", 1, 1).unwrap();
-    let bootstrap = mock.bootstrap_servers();
+    let (bus, bootstrap) = mock_bus(&checks);
     let service = Service::start(&config(&bootstrap)).await.unwrap();
     assert!(
         wait_until(&service, true, Duration::from_secs(30)).await,
         "ready with a broker"
     );
 
-    mock.broker_down(1).unwrap();
+    bus.broker_down(1).unwrap();
     assert!(
         wait_until(&service, false, Duration::from_secs(30)).await,
         "not ready without a broker"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    mock.broker_up(1).unwrap();
+    bus.broker_up(1).unwrap();
     assert!(
         wait_until(&service, true, Duration::from_secs(60)).await,
         "ready again when the broker is back"
