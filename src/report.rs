@@ -33,6 +33,8 @@ impl DatasetTally {
         }
     }
 
+    /// Adds `other`'s counts. Check counts add pairwise, so a total across
+    /// datasets (started with no checks) takes records and dimensions only.
     pub fn merge(&mut self, other: &DatasetTally) {
         self.records += other.records;
         self.malformed += other.malformed;
@@ -148,10 +150,7 @@ impl Report {
             let mut datasets = BTreeMap::new();
             for ds in checks.datasets.iter().filter(|d| &d.department == dep) {
                 let t = &tally.datasets[ds.index];
-                total.merge(&DatasetTally {
-                    checks: Vec::new(),
-                    ..t.clone()
-                });
+                total.merge(t);
                 datasets.insert(
                     ds.name.clone(),
                     DatasetReport {

@@ -47,11 +47,7 @@ impl Today {
             .map(|dep| {
                 let mut total = DatasetTally::default();
                 for ds in checks.datasets.iter().filter(|d| &d.department == dep) {
-                    // Per-check counts are not needed for a department's score.
-                    total.merge(&DatasetTally {
-                        checks: Vec::new(),
-                        ..guard.1.datasets[ds.index].clone()
-                    });
+                    total.merge(&guard.1.datasets[ds.index]);
                 }
                 (
                     dep.clone(),
