@@ -11,7 +11,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dqmon::config::{Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig};
+use dqmon::config::{
+    Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
+};
 use dqmon::service::Service;
 use dqmon::simulate::{SimConfig, Simulator};
 use rdkafka::ClientConfig;
@@ -106,7 +108,8 @@ async fn main() -> anyhow::Result<()> {
     let null_secs = started.map_or(0.0, |s| s.elapsed().as_secs_f64());
     drop(null);
 
-    // dqmon on the same topics, a fresh group.
+    // dqmon on the same topics, a fresh group and a fresh score store.
+    let store_dir = tempfile::tempdir()?;
     let config = Config {
         checks_dir: checks_dir.clone(),
         kafka: KafkaConfig {
@@ -127,6 +130,11 @@ async fn main() -> anyhow::Result<()> {
             secret_file: None,
         },
         processing: ProcessingConfig::default(),
+        store: StoreConfig {
+            path: store_dir.path().join("dqmon.sqlite"),
+            ..StoreConfig::default()
+        },
+        api: Default::default(),
     };
     let service = Service::start(&config).await?;
     let mut first = None;

@@ -23,7 +23,9 @@ cargo test --release --test e2e_kafka -- --ignored --test-threads 1
 
 echo "== Prometheus scraping dqmon during a demo run; every panel and rule evaluated"
 cargo build --release --bin dqmon
-./target/release/dqmon demo --rate 300 --http 127.0.0.1:9898 > /tmp/dqmon-demo.log 2>&1 &
+DEMO_TOKEN="ci-officer-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')"
+DEMO_STORE="$(mktemp -d)/dqmon-demo.sqlite"
+./target/release/dqmon demo --rate 300 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
 DEMO_PID=$!
 for _ in $(seq 1 60); do
     curl -sf http://127.0.0.1:9898/readyz >/dev/null && break
@@ -34,3 +36,14 @@ DQMON_METRICS_TARGET=127.0.0.1:9898 bash scripts/prometheus-local.sh start
 # Let Prometheus collect some history for rate() windows.
 sleep 45
 bash scripts/check-dashboards.sh
+
+echo "== the scorecard in headless Chromium, against the same demo"
+DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
+    bash tests/scorecard_browser.sh
+
+echo "== dqmon scores on the demo's store"
+month=$(TZ=Asia/Shanghai date +%Y-%m)
+./target/release/dqmon scores --store "$DEMO_STORE" --period "$month" | tee /tmp/dqmon-scores.txt
+# Every department with traffic is ranked: rank 1 exists and no department is unscored.
+grep -Eq '^ +1  ' /tmp/dqmon-scores.txt
+if grep -Eq '^ +-  ' /tmp/dqmon-scores.txt; then echo "a department has no score"; exit 1; fi

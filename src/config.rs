@@ -10,6 +10,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use crate::api::ApiConfig;
+
 /// The whole configuration of `dqmon run`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +29,42 @@ pub struct Config {
     /// Tuning of the processing pipeline.
     #[serde(default)]
     pub processing: ProcessingConfig,
+    /// The score store: counts, offsets and engine state, checkpointed together.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Access to the score API and the scorecard page.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database file (created when missing). Back it up like any
+    /// database: it holds the scores of every past period.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// At most this long between checkpoints, in milliseconds. A crash replays
+    /// at most this much from Kafka (counts stay exact either way).
+    #[serde(default = "default_checkpoint_interval_ms")]
+    pub checkpoint_interval_ms: u64,
+    /// A checkpoint after at most this many messages, whichever comes first.
+    #[serde(default = "default_checkpoint_max_messages")]
+    pub checkpoint_max_messages: u64,
+    /// Recent violations kept per department for the API and the scorecard.
+    #[serde(default = "default_violations_kept_per_department")]
+    pub violations_kept_per_department: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: default_store_path(),
+            checkpoint_interval_ms: default_checkpoint_interval_ms(),
+            checkpoint_max_messages: default_checkpoint_max_messages(),
+            violations_kept_per_department: default_violations_kept_per_department(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +146,18 @@ impl Default for ProcessingConfig {
     }
 }
 
+fn default_store_path() -> PathBuf {
+    PathBuf::from("dqmon.sqlite")
+}
+fn default_checkpoint_interval_ms() -> u64 {
+    1000
+}
+fn default_checkpoint_max_messages() -> u64 {
+    10_000
+}
+fn default_violations_kept_per_department() -> usize {
+    1000
+}
 fn default_checks_dir() -> PathBuf {
     PathBuf::from("checks")
 }
@@ -166,10 +216,18 @@ impl Config {
             ConfigError(all.join("\n"))
         })?;
         config.secret()?;
+        let mut problems = Vec::new();
         if config.processing.max_in_flight_messages == 0 {
-            return Err(ConfigError(
-                "processing.max_in_flight_messages: must be at least 1".into(),
-            ));
+            problems.push("processing.max_in_flight_messages: must be at least 1");
+        }
+        if config.store.checkpoint_interval_ms == 0 {
+            problems.push("store.checkpoint_interval_ms: must be at least 1");
+        }
+        if config.store.checkpoint_max_messages == 0 {
+            problems.push("store.checkpoint_max_messages: must be at least 1");
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError(problems.join("\n")));
         }
         Ok(config)
     }
@@ -230,6 +288,19 @@ mod tests {
         assert_eq!(c.kafka.violations_topic, "dq.violations");
         assert_eq!(c.http.listen_address.port(), 9898);
         assert_eq!(c.checks_dir, PathBuf::from("checks"));
+        assert_eq!(c.store.path, PathBuf::from("dqmon.sqlite"));
+        assert_eq!(c.store.checkpoint_interval_ms, 1000);
+        assert!(c.api.officer_tokens.is_empty());
+    }
+
+    #[test]
+    fn every_bad_number_is_reported_at_once() {
+        let text = format!(
+            "{MINIMAL}\n[store]\ncheckpoint_interval_ms = 0\ncheckpoint_max_messages = 0\n"
+        );
+        let e = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(e.contains("store.checkpoint_interval_ms"), "{e}");
+        assert!(e.contains("store.checkpoint_max_messages"), "{e}");
     }
 
     #[test]

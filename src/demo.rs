@@ -12,7 +12,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig};
+use crate::config::{
+    ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
+};
 use crate::formats::DivisionTable;
 use crate::publish::{Pace, publish};
 use crate::service::{Service, termination};
@@ -26,6 +28,11 @@ pub struct DemoOptions {
     pub rate: f64,
     pub http: SocketAddr,
     pub seed: u64,
+    /// The score store; `None`: a fresh file in the temporary folder, removed
+    /// at the end (the mock bus starts empty each time, so must the store).
+    pub store: Option<PathBuf>,
+    /// The officer token of the API and the scorecard; `None`: a random one.
+    pub token: Option<String>,
 }
 
 /// The topics of the bus, with three partitions each, as a real exchange would have.
@@ -44,6 +51,23 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let bootstrap = mock.bootstrap_servers();
 
     let secret: [u8; 32] = rand::random();
+    let temporary_store = opts.store.is_none();
+    let store_path = opts.store.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("dqmon-demo-{}.sqlite", std::process::id()))
+    });
+    if temporary_store {
+        remove_database(&store_path);
+    } else if store_path.exists() {
+        // Its offsets belong to an earlier demo's bus, which is gone.
+        anyhow::bail!(
+            "{}: exists; the demo's bus starts empty, so give a new file",
+            store_path.display()
+        );
+    }
+    let officer_token = opts
+        .token
+        .clone()
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
     let config = Config {
         checks_dir: opts.checks_dir.clone(),
         kafka: KafkaConfig {
@@ -64,6 +88,14 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             secret_file: None,
         },
         processing: ProcessingConfig::default(),
+        store: StoreConfig {
+            path: store_path.clone(),
+            ..StoreConfig::default()
+        },
+        api: ApiConfig {
+            officer_tokens: vec![officer_token.clone()],
+            ..ApiConfig::default()
+        },
     };
     let service = Service::start(&config).await?;
     let address = service.http_address;
@@ -98,6 +130,14 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "  violations  topic dq.violations (one JSON event per failed check, keyed by department)"
     );
     println!("  dead letters topic dq.deadletter");
+    println!("  scorecard   http://{address}/login?token={officer_token}");
+    let month = chrono::Utc::now()
+        .with_timezone(&checks.time_zone)
+        .format("%Y-%m");
+    println!(
+        "  scores API  curl -H 'Authorization: Bearer {officer_token}' 'http://{address}/api/v1/scores?period={month}'"
+    );
+    println!("  score store {}", store_path.display());
     println!(
         "Scores of today (message time, {}), every 10 s. Ctrl-C stops.",
         checks.time_zone
@@ -129,7 +169,19 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("published {published} messages; stopping.");
     service.stop().await?;
     drop(mock);
+    if temporary_store {
+        remove_database(&store_path);
+    }
     Ok(())
+}
+
+/// Removes an SQLite database with its WAL files.
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 fn print_scores(service: &Service) {

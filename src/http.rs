@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::api::{self, ApiState};
 use crate::metrics::Metrics;
 use crate::service::pipeline::Health;
 
@@ -24,6 +25,14 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+}
+
+/// The service's whole router: operations endpoints (open), the API and the
+/// scorecard pages (behind their tokens).
+pub fn app_with_api(state: AppState, api_state: ApiState) -> Router {
+    app(state)
+        .merge(api::routes(api_state.clone()))
+        .merge(crate::scorecard::pages(api_state))
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -62,7 +71,8 @@ mod tests {
     use super::*;
 
     fn state() -> AppState {
-        let checks = crate::checks::load(Path::new("checks")).unwrap();
+        let checks =
+            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
         AppState {
             metrics: Arc::new(Metrics::new(&checks)),
             health: Arc::new(Health::default()),
@@ -90,6 +100,43 @@ mod tests {
         ));
         assert!(body.contains(r#"dq_dimension_pass_rate_threshold{dimension="consistency"} 0.9"#));
         assert!(body.contains("dq_output_errors_total{output=\"deadletter\"} 0"));
+    }
+
+    #[tokio::test]
+    async fn the_service_router_keeps_operations_open_and_the_api_behind_tokens() {
+        let s = state();
+        let checks = std::sync::Arc::new(
+            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
+        );
+        let api_state = ApiState {
+            store: Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
+            checks,
+            config: Arc::new(crate::api::ApiConfig {
+                officer_tokens: vec!["officer-token-0123456789".into()],
+                ..Default::default()
+            }),
+        };
+        let router = app_with_api(s, api_state);
+        assert_eq!(get(router.clone(), "/metrics").await.0, StatusCode::OK);
+        assert_eq!(get(router.clone(), "/healthz").await.0, StatusCode::OK);
+        assert_eq!(
+            get(router.clone(), "/api/v1/openapi.json").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(router.clone(), "/api/v1/scores?period=2026-Q3").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let response = router
+            .oneshot(
+                Request::get("/api/v1/scores?period=2026-Q3")
+                    .header("authorization", "Bearer officer-token-0123456789")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ pub mod publish;
 pub mod report;
 pub mod score;
 pub mod scorecard;
+pub mod scores_table;
 pub mod service;
 pub mod simulate;
 pub mod store;

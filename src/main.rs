@@ -49,6 +49,32 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print the departments' scores for a period from the score store.
+    Scores {
+        /// The checks folder (weights and datasets).
+        #[arg(long, default_value = "checks")]
+        checks: PathBuf,
+        /// The score store (`store.path` of the service configuration).
+        #[arg(long, default_value = "dqmon.sqlite")]
+        store: PathBuf,
+        /// 2026-06-15, 2026-W24, 2026-06, 2026-Q2, 2026 or 2026-04-01..2026-06-30.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day (YYYY-MM-DD), with --to.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD), with --from.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Only this department.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: dqmon::scores_table::Format,
+        /// Worst checks listed per department in the table.
+        #[arg(long, default_value_t = 3)]
+        worst: usize,
+    },
     /// Everything on one machine: an in-process Kafka, six simulated departments, the monitor.
     Demo {
         /// The checks folder.
@@ -66,6 +92,12 @@ enum Command {
         /// Seed of the simulated traffic.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// The score store file (default: a fresh temporary file, removed at the end).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The officer token of the API and scorecard (default: a random one, printed).
+        #[arg(long)]
+        token: Option<String>,
     },
     /// Publish simulated traffic of the six departments to a real broker.
     Simulate {
@@ -165,6 +197,27 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Scores {
+            checks,
+            store,
+            period,
+            from,
+            to,
+            department,
+            format,
+            worst,
+        } => report(dqmon::scores_table::run(
+            &dqmon::scores_table::ScoresOptions {
+                checks_dir: checks,
+                store,
+                period,
+                from,
+                to,
+                department,
+                format,
+                worst,
+            },
+        )),
         Command::Run { config } => {
             let config = match dqmon::config::Config::load(Some(&config)) {
                 Ok(c) => c,
@@ -181,6 +234,8 @@ fn main() -> ExitCode {
             rate,
             http,
             seed,
+            store,
+            token,
         } => report(
             runtime().block_on(dqmon::demo::run(dqmon::demo::DemoOptions {
                 checks_dir: checks,
@@ -188,6 +243,8 @@ fn main() -> ExitCode {
                 rate,
                 http,
                 seed,
+                store,
+                token,
             })),
         ),
         Command::Simulate {

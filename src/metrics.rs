@@ -41,6 +41,8 @@ pub struct Metrics {
     ready: IntGauge,
     processing: Histogram,
     output_errors: [IntCounter; 2],
+    checkpoint: Histogram,
+    checkpoint_errors: IntCounter,
 }
 
 fn opts(name: &str, help: &str) -> Opts {
@@ -175,6 +177,21 @@ impl Metrics {
             &["output"],
         )
         .unwrap();
+        let checkpoint = Histogram::with_opts(
+            HistogramOpts::new(
+                "dq_checkpoint_duration_seconds",
+                "Time to write one checkpoint (counts, offsets, state) to the score store.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
+        )
+        .unwrap();
+        let checkpoint_errors = IntCounter::new(
+            "dq_checkpoint_errors_total",
+            "Checkpoints the score store refused (dqmon then stops, to restart from the store).",
+        )
+        .unwrap();
         let build =
             IntGaugeVec::new(opts("dq_build_info", "Build of dqmon."), &["version"]).unwrap();
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
@@ -196,6 +213,8 @@ impl Metrics {
             Box::new(ready.clone()),
             Box::new(processing.clone()),
             Box::new(output_errors.clone()),
+            Box::new(checkpoint.clone()),
+            Box::new(checkpoint_errors.clone()),
             Box::new(build),
         ];
         for c in collectors {
@@ -251,6 +270,16 @@ impl Metrics {
                 output_errors.with_label_values(&["violations"]),
                 output_errors.with_label_values(&["deadletter"]),
             ],
+            checkpoint,
+            checkpoint_errors,
+        }
+    }
+
+    /// One checkpoint written (its duration), or refused.
+    pub fn checkpoint(&self, result: Result<std::time::Duration, ()>) {
+        match result {
+            Ok(d) => self.checkpoint.observe(d.as_secs_f64()),
+            Err(()) => self.checkpoint_errors.inc(),
         }
     }
 

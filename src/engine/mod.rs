@@ -37,6 +37,8 @@ pub struct Engine {
     /// Latest message time seen: expiry is measured back from it.
     watermark_ms: AtomicI64,
     evaluated: AtomicU64,
+    /// Expire every [`EXPIRE_EVERY`] records; off when checkpoints expire instead.
+    auto_expire: bool,
 }
 
 impl Engine {
@@ -48,6 +50,29 @@ impl Engine {
             state,
             watermark_ms: AtomicI64::new(i64::MIN),
             evaluated: AtomicU64::new(0),
+            auto_expire: true,
+        }
+    }
+
+    /// An engine whose state is saved by checkpoints: it tracks changed keys
+    /// and expires only when told ([`Engine::expire`] at a checkpoint), so the
+    /// state in memory and in the store always agree at checkpoint boundaries.
+    pub fn checkpointed(mut self) -> Self {
+        self.state.track_changes();
+        self.auto_expire = false;
+        self
+    }
+
+    /// Restores the state a checkpoint saved; the watermark resumes from the
+    /// newest remembered record id.
+    pub fn restore(
+        &self,
+        references: &[crate::store::ReferenceRow],
+        seen: &[crate::store::SeenRow],
+    ) {
+        self.state.restore(references, seen);
+        if let Some(latest) = self.state.latest_seen_ms() {
+            self.watermark_ms.fetch_max(latest, Ordering::Relaxed);
         }
     }
 
@@ -76,20 +101,23 @@ impl Engine {
                 out
             }
         };
-        if self.evaluated.fetch_add(1, Ordering::Relaxed) % EXPIRE_EVERY == EXPIRE_EVERY - 1 {
+        if self.auto_expire
+            && self.evaluated.fetch_add(1, Ordering::Relaxed) % EXPIRE_EVERY == EXPIRE_EVERY - 1
+        {
             self.expire();
         }
         Some(outcome)
     }
 
-    /// Forgets what is too old to matter any more.
-    pub fn expire(&self) {
+    /// Forgets what is too old to matter any more; returns the cut-offs (see
+    /// [`State::expire`]), or `None` before any message.
+    pub fn expire(&self) -> Option<(i64, u32)> {
         let c = &self.checks;
-        self.state.expire(
-            self.watermark_ms.load(Ordering::Relaxed),
-            c.uniqueness_window_ms,
-            c.reference_ttl_ms,
-        );
+        let watermark = self.watermark_ms.load(Ordering::Relaxed);
+        (watermark != i64::MIN).then(|| {
+            self.state
+                .expire(watermark, c.uniqueness_window_ms, c.reference_ttl_ms)
+        })
     }
 
     /// The calendar day of a message time in the exchange's time zone.
@@ -297,7 +325,9 @@ mod tests {
 
     #[test]
     fn day_of_follows_the_exchange_time_zone_across_midnight() {
-        let checks = Arc::new(crate::checks::load(Path::new("checks")).unwrap());
+        let checks = Arc::new(
+            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
+        );
         let engine = Engine::new(checks, b"k");
         // 2026-06-15T23:59:59.999+08:00, then a millisecond later, then back.
         let last_ms = 1_781_539_199_999;

@@ -4,13 +4,15 @@
 //! neither memory nor a snapshot on disk holds personal data.
 
 use std::hash::Hasher as _;
+use std::sync::Mutex;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashSet};
 use siphasher::sip128::{Hasher128, SipHasher24};
 
 use crate::checks::MAX_ENTITY_ATTRIBUTES;
+use crate::store::{ReferenceRow, SeenRow};
 
 /// A 128-bit keyed hash, as two words so map entries align to 8 bytes, not 16:
 /// collisions between keys are negligible at any realistic volume.
@@ -41,6 +43,23 @@ pub struct State {
     references: Vec<Map<Reference>>,
     /// (dataset, record id) hash -> latest message time it was delivered at.
     seen: Map<i64>,
+    /// Keys changed since the last [`State::take_changes`], when tracking is on
+    /// (the service, which checkpoints them; `eval` and benches do not pay for it).
+    changes: Option<Mutex<Changes>>,
+}
+
+/// Keys written since the last checkpoint.
+#[derive(Default)]
+struct Changes {
+    references: FxHashSet<(u16, Hash128)>,
+    seen: FxHashSet<Hash128>,
+}
+
+/// The current rows of the keys changed since the last checkpoint.
+#[derive(Debug, Default)]
+pub struct ChangedRows {
+    pub references: Vec<ReferenceRow>,
+    pub seen: Vec<SeenRow>,
 }
 
 impl State {
@@ -57,6 +76,70 @@ impl State {
             key,
             references: (0..entities).map(|_| Map::default()).collect(),
             seen: Map::default(),
+            changes: None,
+        }
+    }
+
+    /// Remembers which keys change, for [`State::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.changes = Some(Mutex::new(Changes::default()));
+    }
+
+    fn changed(&self, f: impl FnOnce(&mut Changes)) {
+        if let Some(c) = &self.changes {
+            f(&mut c.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        }
+    }
+
+    /// The current rows of the keys changed since the last call (keys expired
+    /// meanwhile are left out: the checkpoint's expiry removes them from the
+    /// store too). Empty unless [`State::track_changes`] was called.
+    pub fn take_changes(&self) -> ChangedRows {
+        let Some(c) = &self.changes else {
+            return ChangedRows::default();
+        };
+        let taken =
+            std::mem::take(&mut *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut rows = ChangedRows::default();
+        for (entity, key) in taken.references {
+            if let Some(r) = self.references[usize::from(entity)].get(&key) {
+                rows.references.push(ReferenceRow {
+                    entity,
+                    key,
+                    values: r.values,
+                    updated_secs: r.updated_secs,
+                    known: r.known,
+                });
+            }
+        }
+        for key in taken.seen {
+            if let Some(at_ms) = self.seen.get(&key) {
+                rows.seen.push(SeenRow { key, at_ms: *at_ms });
+            }
+        }
+        // Sorted: the same changes always make the same transaction.
+        rows.references.sort_unstable_by_key(|r| (r.entity, r.key));
+        rows.seen.sort_unstable_by_key(|r| r.key);
+        rows
+    }
+
+    /// Restores rows saved by a checkpoint (at start-up); not tracked as changes.
+    /// Rows of entity types the contracts no longer have are skipped.
+    pub fn restore(&self, references: &[ReferenceRow], seen: &[SeenRow]) {
+        for r in references {
+            if let Some(map) = self.references.get(usize::from(r.entity)) {
+                map.insert(
+                    r.key,
+                    Reference {
+                        values: r.values,
+                        updated_secs: r.updated_secs,
+                        known: r.known,
+                    },
+                );
+            }
+        }
+        for s in seen {
+            self.seen.insert(s.key, s.at_ms);
         }
     }
 
@@ -99,6 +182,10 @@ impl State {
         r.values[attribute] = value;
         r.known |= 1 << attribute;
         r.updated_secs = r.updated_secs.max(at);
+        drop(r);
+        self.changed(|c| {
+            c.references.insert((entity as u16, key));
+        });
     }
 
     /// The authoritative value's hash, if one has been delivered.
@@ -111,6 +198,9 @@ impl State {
     /// delivered within `window_ms` of that time (either side: clocks of
     /// publishers differ, and a re-send is a re-send).
     pub fn seen_before(&self, key: Hash128, at_ms: i64, window_ms: i64) -> bool {
+        self.changed(|c| {
+            c.seen.insert(key);
+        });
         match self.seen.entry(key) {
             Entry::Occupied(mut e) => {
                 let previous = *e.get();
@@ -126,12 +216,21 @@ impl State {
 
     /// Forgets record ids older than the window and references older than the
     /// TTL, both measured back from `watermark_ms`, so memory stays bounded.
-    pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) {
-        self.seen.retain(|_, at| *at >= watermark_ms - window_ms);
+    /// Returns the cut-offs (record ids before this time in ms, references
+    /// before this time in s), which a checkpoint applies to the store.
+    pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) -> (i64, u32) {
+        let seen_cutoff = watermark_ms.saturating_sub(window_ms);
+        let oldest = secs(watermark_ms.saturating_sub(ttl_ms));
+        self.seen.retain(|_, at| *at >= seen_cutoff);
         for map in &self.references {
-            let oldest = secs(watermark_ms - ttl_ms);
             map.retain(|_, r| r.updated_secs >= oldest);
         }
+        (seen_cutoff, oldest)
+    }
+
+    /// The latest message time among the remembered record ids.
+    pub fn latest_seen_ms(&self) -> Option<i64> {
+        self.seen.iter().map(|e| *e.value()).max()
     }
 
     /// Entities tracked, per entity type.
@@ -191,6 +290,34 @@ mod tests {
         assert!(!s.seen_before(k, 15 * day, 7 * day));
         // A late message with an earlier timestamp is still a re-send.
         assert!(s.seen_before(k, 14 * day, 7 * day));
+    }
+
+    #[test]
+    fn changes_are_tracked_and_restored() {
+        let mut s = State::new(b"k", 2);
+        s.track_changes();
+        let key = s.entity_key(1, "a");
+        s.deliver(1, key, 2, 9, 5_000);
+        let r = s.record_key(0, "r");
+        s.seen_before(r, 7_000, 1);
+        let rows = s.take_changes();
+        assert_eq!(rows.references.len(), 1);
+        assert_eq!(rows.references[0].entity, 1);
+        assert_eq!(rows.references[0].known, 0b100);
+        assert_eq!(
+            rows.seen,
+            vec![SeenRow {
+                key: r,
+                at_ms: 7_000
+            }]
+        );
+        assert!(s.take_changes().seen.is_empty(), "taken once");
+
+        let restored = State::new(b"k", 2);
+        restored.restore(&rows.references, &rows.seen);
+        assert_eq!(restored.reference(1, key, 2), Some(9));
+        assert!(restored.seen_before(r, 7_000, 1));
+        assert!(restored.take_changes().seen.is_empty(), "untracked");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! pipeline thread), Prometheus and the HTTP server, and shuts all of it down
 //! gracefully on SIGTERM or SIGINT.
 
+pub mod checkpoint;
 pub mod pipeline;
 pub mod today;
 
@@ -16,12 +17,15 @@ use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::api::ApiState;
 use crate::checks::{self, Checks};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::http::{AppState, app};
+use crate::http::{AppState, app_with_api};
 use crate::metrics::Metrics;
-use pipeline::{Health, Pipeline, PipelineContext};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use pipeline::{Checkpointing, ContextParts, Health, Pipeline, PipelineContext};
 use today::Today;
 
 /// A running monitor.
@@ -32,10 +36,12 @@ pub struct Service {
     pub checks: Arc<Checks>,
     /// Today's counts per department.
     pub today: Arc<Today>,
+    /// The score store the pipeline checkpoints to and the API reads.
+    pub store: Arc<dyn Store>,
     /// The address the HTTP server is bound to (useful with port 0).
     pub http_address: SocketAddr,
     shutdown: CancellationToken,
-    pipeline: std::thread::JoinHandle<()>,
+    pipeline: std::thread::JoinHandle<anyhow::Result<()>>,
     http: tokio::task::JoinHandle<()>,
 }
 
@@ -70,8 +76,21 @@ impl Service {
     /// Starts consuming and serving. Must run inside a Tokio runtime.
     pub async fn start(config: &Config) -> anyhow::Result<Service> {
         let checks = load_checks(config)?;
+        config
+            .api
+            .validate(&checks)
+            .map_err(|e| anyhow::anyhow!("{e}\nrefusing to start"))?;
         let secret = config.secret()?;
-        let engine = Arc::new(Engine::new(checks.clone(), &secret));
+        let store = open_store(config)?;
+        let engine = Engine::new(checks.clone(), &secret).checkpointed();
+        let (references, seen) = (store.references()?, store.seen()?);
+        engine.restore(&references, &seen);
+        info!(
+            references = references.len(),
+            record_ids = seen.len(),
+            "engine state restored from the score store"
+        );
+        let engine = Arc::new(engine);
         let metrics = Arc::new(Metrics::new(&checks));
         let health = Arc::new(Health::default());
 
@@ -114,12 +133,22 @@ impl Service {
             // At-least-once: only offsets of fully handled messages are stored,
             // and auto-commit commits only stored offsets. Not overridable.
             .set("enable.auto.offset.store", "false");
-        let context = PipelineContext::new(
-            metrics.clone(),
-            health.clone(),
+        let shutdown = CancellationToken::new();
+        let context = PipelineContext::new(ContextParts {
+            metrics: metrics.clone(),
+            health: health.clone(),
             producer,
-            Duration::from_secs(config.processing.shutdown_timeout_secs),
-        );
+            drain_timeout: Duration::from_secs(config.processing.shutdown_timeout_secs),
+            engine: engine.clone(),
+            checks: checks.clone(),
+            checkpointing: Checkpointing {
+                store: store.clone(),
+                interval: Duration::from_millis(config.store.checkpoint_interval_ms),
+                max_messages: config.store.checkpoint_max_messages,
+                violations_kept: config.store.violations_kept_per_department,
+            },
+            shutdown: shutdown.clone(),
+        });
         let consumer: BaseConsumer<PipelineContext> = consumer_config
             .create_with_context(context)
             .context("creating the consumer")?;
@@ -132,11 +161,17 @@ impl Service {
             .await
             .with_context(|| format!("binding {}", config.http.listen_address))?;
         let http_address = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
-        let router = app(AppState {
-            metrics: metrics.clone(),
-            health: health.clone(),
-        });
+        let router = app_with_api(
+            AppState {
+                metrics: metrics.clone(),
+                health: health.clone(),
+            },
+            ApiState {
+                store: store.clone(),
+                checks: checks.clone(),
+                config: Arc::new(config.api.clone()),
+            },
+        );
         let http_shutdown = shutdown.clone();
         let http = tokio::spawn(async move {
             let served = axum::serve(listener, router)
@@ -146,12 +181,11 @@ impl Service {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
-        info!(address = %http_address, "serving /metrics, /healthz, /readyz");
+        info!(address = %http_address, "serving /metrics, /healthz, /readyz, the API and the scorecard");
 
-        let today = Arc::new(Today::new(
-            &checks,
-            engine.day_of(chrono::Utc::now().timestamp_millis()),
-        ));
+        let now = engine.day_of(chrono::Utc::now().timestamp_millis());
+        let today = Arc::new(Today::new(&checks, now));
+        today.seed(&checks, now, &store.counts(now, now, None)?);
         let pipeline = Pipeline {
             consumer,
             engine: engine.clone(),
@@ -172,6 +206,7 @@ impl Service {
             engine,
             checks,
             today,
+            store,
             http_address,
             shutdown,
             pipeline,
@@ -193,11 +228,13 @@ impl Service {
     /// Waits until the service has stopped (after its token is cancelled).
     pub async fn wait(self) -> anyhow::Result<()> {
         let pipeline = self.pipeline;
-        tokio::task::spawn_blocking(move || pipeline.join())
+        let result = tokio::task::spawn_blocking(move || pipeline.join())
             .await?
             .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+        // A pipeline that stopped on its own (store failure) stops the server too.
+        self.shutdown.cancel();
         self.http.await?;
-        Ok(())
+        result
     }
 }
 
@@ -219,10 +256,21 @@ pub async fn termination() {
     }
 }
 
-/// `dqmon run`: until SIGTERM or SIGINT.
+/// Opens the configured score store.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let path = &config.store.path;
+    let store = SqliteStore::open(path, config.store.violations_kept_per_department)
+        .with_context(|| format!("{}: opening the score store", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// `dqmon run`: until SIGTERM or SIGINT, or until the store fails.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let service = Service::start(&config).await?;
-    termination().await;
-    info!("termination signal: shutting down");
+    let token = service.shutdown_token();
+    tokio::select! {
+        _ = termination() => info!("termination signal: shutting down"),
+        _ = token.cancelled() => {}
+    }
     service.stop().await
 }

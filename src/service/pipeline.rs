@@ -1,12 +1,19 @@
 //! The consumer loop: read a message, evaluate it, count it, hand its
-//! violations and dead letter to the producer, and store its offset only once
-//! every output is acknowledged, in order per partition (at-least-once, as in
-//! rust-rdkafka's `at_least_once.rs`). On revoke and on shutdown, in-flight
-//! messages are finished and offsets committed synchronously.
+//! violations and dead letter to the producer, and checkpoint.
+//!
+//! Exactly-once counting: counts, the next offset of every partition and the
+//! engine state they depend on go to the score store in ONE transaction per
+//! checkpoint (every `checkpoint_interval_ms` or `checkpoint_max_messages`),
+//! taken only when every output of the messages it covers is acknowledged.
+//! An assigned partition resumes at the store's offset, not the group's, so a
+//! crash at any moment replays exactly what the store has not counted. The
+//! group's offsets are still committed (only up to the store's) for lag tools.
+//! A checkpoint the store refuses stops dqmon: memory is then ahead of the
+//! store, and only a restart from the store is exact again.
 //!
 //! It runs on a thread of its own with a `BaseConsumer`, so the rebalance
-//! callback (which runs inside `poll`) can wait for in-flight deliveries
-//! without blocking an async runtime.
+//! callback (which runs inside `poll`) can wait for in-flight deliveries and
+//! write a checkpoint without blocking an async runtime.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,21 +21,24 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use rdkafka::ClientContext;
+use rdkafka::consumer::RebalanceProtocol;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use super::checkpoint::Accumulator;
 use super::today::Today;
 use crate::checks::Checks;
 use crate::engine::Engine;
 use crate::message::Message;
 use crate::metrics::{Metrics, Output};
+use crate::store::Store;
 use crate::violation::violations;
 
 /// What the HTTP side reads to answer `/readyz`.
@@ -58,21 +68,33 @@ struct PendingOutput {
 
 /// One consumed message whose outputs are not all acknowledged yet.
 struct Pending {
-    topic: String,
-    partition: i32,
-    offset: i64,
     dataset: usize,
     outputs: Vec<PendingOutput>,
 }
 
-/// The consumer's context: rebalance and statistics callbacks, and the
-/// in-flight queue they share with the loop.
+/// Where checkpoints go and how often.
+pub struct Checkpointing {
+    pub store: Arc<dyn Store>,
+    pub interval: Duration,
+    pub max_messages: u64,
+    pub violations_kept: usize,
+}
+
+/// The consumer's context: rebalance and statistics callbacks, and what they
+/// share with the loop (in-flight outputs, the checkpoint being gathered).
 pub struct PipelineContext {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     producer: FutureProducer,
     in_flight: Mutex<VecDeque<Pending>>,
     drain_timeout: Duration,
+    engine: Arc<Engine>,
+    checks: Arc<Checks>,
+    checkpointing: Checkpointing,
+    accumulator: Mutex<Accumulator>,
+    /// Set when the store failed: the loop stops without another checkpoint.
+    failed: AtomicBool,
+    shutdown: CancellationToken,
 }
 
 impl ClientContext for PipelineContext {
@@ -108,19 +130,68 @@ impl ClientContext for PipelineContext {
 }
 
 impl ConsumerContext for PipelineContext {
+    /// librdkafka's default, except that assigned partitions start at the
+    /// store's offsets.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(e) = self.resume_from_store(tpl) {
+                    // Not assigning leaves the partitions idle; the loop stops.
+                    self.fail("reading the stored offsets", &e);
+                    return;
+                }
+                let result = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                self.post_rebalance(consumer, &Rebalance::Assign(tpl));
+                result
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.pre_rebalance(consumer, &Rebalance::Revoke(tpl));
+                let result = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                self.post_rebalance(consumer, &Rebalance::Revoke(tpl));
+                result
+            }
+            other => {
+                error!(error = %RDKafkaErrorCode::from(other), "rebalance error; unassigning");
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            error!(error = %e, "applying the new assignment failed");
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             info!(
                 partitions = tpl.count(),
-                "partitions revoked: finishing in-flight messages"
+                "partitions revoked: finishing in-flight messages and checkpointing"
             );
-            self.drain(consumer, self.drain_timeout);
-            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-                // Nothing stored since the last commit is not an error worth a warning.
-                if !matches!(e, KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) {
-                    warn!(error = %e, "commit on revoke failed");
-                }
+            // The next owner resumes from the store: everything read from
+            // these partitions must be in it now.
+            if !self.checkpoint(consumer) && !self.failed.load(Ordering::Relaxed) {
+                self.fail(
+                    "checkpoint on revoke",
+                    &"in-flight outputs were not acknowledged in time",
+                );
             }
+            self.commit_group(consumer);
             for elem in tpl.elements() {
                 self.metrics.forget_lag(elem.topic(), elem.partition());
             }
@@ -138,7 +209,7 @@ impl ConsumerContext for PipelineContext {
 impl PipelineContext {
     /// Moves acknowledged messages off the front of the queue, storing their
     /// offsets; with `block`, waits for the front until `deadline`.
-    fn complete(&self, consumer: &BaseConsumer<Self>, block: Option<Instant>) {
+    fn complete(&self, block: Option<Instant>) {
         let mut queue = self.in_flight.lock().expect("in-flight lock");
         while let Some(front) = queue.front_mut() {
             if !self.poll_outputs(front, block) {
@@ -160,11 +231,84 @@ impl PipelineContext {
             {
                 self.metrics.deadletter_published(done.dataset);
             }
-            if let Err(e) = consumer.store_offset(&done.topic, done.partition, done.offset) {
-                // The partition was revoked meanwhile: its new owner reads it again.
-                debug!(error = %e, topic = done.topic, partition = done.partition, "offset not stored");
+        }
+    }
+
+    /// Sets each partition's start to the store's next offset; partitions the
+    /// store has never seen start at the group's offset (or the beginning).
+    fn resume_from_store(
+        &self,
+        tpl: &mut TopicPartitionList,
+    ) -> Result<(), crate::store::StoreError> {
+        let stored = self.checkpointing.store.offsets()?;
+        for (topic, partition, next) in stored {
+            if tpl.find_partition(&topic, partition).is_some() {
+                let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(next));
+                debug!(topic, partition, offset = next, "resuming from the store");
             }
         }
+        Ok(())
+    }
+
+    /// Writes a checkpoint of everything handled so far, once every output
+    /// is acknowledged. False when outputs stay unacknowledged past the drain
+    /// timeout (nothing written; try again later) or the store failed.
+    fn checkpoint(&self, consumer: &BaseConsumer<Self>) -> bool {
+        if self.failed.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.drain(self.drain_timeout);
+        if self.in_flight() > 0 {
+            return false;
+        }
+        let started = Instant::now();
+        let c = &self.checkpointing;
+        let checkpoint = self.accumulator.lock().expect("accumulator lock").take(
+            &self.checks,
+            &self.engine,
+            c.violations_kept,
+        );
+        if checkpoint.is_empty() {
+            return true;
+        }
+        if let Err(e) = c.store.commit(&checkpoint) {
+            self.fail("writing a checkpoint", &e);
+            return false;
+        }
+        self.metrics.checkpoint(Ok(started.elapsed()));
+        // The group's offsets follow the store's, never lead them.
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, next) in &checkpoint.offsets {
+            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
+        }
+        if let Err(e) = consumer.store_offsets(&tpl) {
+            // A partition revoked meanwhile: its next owner resumes from the store.
+            debug!(error = %e, "group offsets not stored");
+        }
+        debug!(
+            offsets = checkpoint.offsets.len(),
+            counts = checkpoint.counts.len(),
+            "checkpoint written"
+        );
+        true
+    }
+
+    /// Commits the group's offsets (for lag tools; the store is what counts).
+    fn commit_group(&self, consumer: &BaseConsumer<Self>) {
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            // Nothing stored since the last commit is not an error worth a warning.
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => warn!(error = %e, "committing the group's offsets failed"),
+        }
+    }
+
+    /// The store failed: stop, so that a restart resumes from what it holds.
+    fn fail(&self, what: &str, error: &dyn std::fmt::Display) {
+        error!(%error, "{what} failed: stopping, a restart resumes from the score store");
+        self.metrics.checkpoint(Err(()));
+        self.failed.store(true, Ordering::Relaxed);
+        self.shutdown.cancel();
     }
 
     /// True when every output of `p` is acknowledged. Failed deliveries are sent
@@ -252,9 +396,9 @@ impl PipelineContext {
     }
 
     /// Waits for every in-flight message, up to `timeout`.
-    fn drain(&self, consumer: &BaseConsumer<Self>, timeout: Duration) {
+    fn drain(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        self.complete(consumer, Some(deadline));
+        self.complete(Some(deadline));
         let left = self.in_flight.lock().expect("in-flight lock").len();
         if left > 0 {
             warn!(
@@ -281,37 +425,49 @@ pub struct Pipeline {
     pub max_in_flight: usize,
 }
 
+/// What [`PipelineContext::new`] takes.
+pub struct ContextParts {
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub producer: FutureProducer,
+    pub drain_timeout: Duration,
+    pub engine: Arc<Engine>,
+    pub checks: Arc<Checks>,
+    pub checkpointing: Checkpointing,
+    /// Cancelled by the pipeline itself when the store fails.
+    pub shutdown: CancellationToken,
+}
+
 impl PipelineContext {
-    pub fn new(
-        metrics: Arc<Metrics>,
-        health: Arc<Health>,
-        producer: FutureProducer,
-        drain_timeout: Duration,
-    ) -> Self {
+    pub fn new(p: ContextParts) -> Self {
         Self {
-            metrics,
-            health,
-            producer,
+            metrics: p.metrics,
+            health: p.health,
+            producer: p.producer,
             in_flight: Mutex::new(VecDeque::new()),
-            drain_timeout,
+            drain_timeout: p.drain_timeout,
+            engine: p.engine,
+            checks: p.checks,
+            checkpointing: p.checkpointing,
+            accumulator: Mutex::new(Accumulator::default()),
+            failed: AtomicBool::new(false),
+            shutdown: p.shutdown,
         }
     }
 }
 
 impl Pipeline {
     /// Runs until `shutdown` is cancelled, then finishes in-flight work within
-    /// `drain_timeout` and commits.
-    pub fn run(self, shutdown: CancellationToken) {
+    /// `drain_timeout`, checkpoints and commits. An error when the store
+    /// failed (nothing more was written).
+    pub fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.consumer.context();
         let mut last_score = Instant::now() - Duration::from_secs(10);
         let mut errors_logged = 0u64;
         while !shutdown.is_cancelled() {
             if ctx.in_flight() >= self.max_in_flight {
                 // Back-pressure: wait for the oldest outputs before reading more.
-                ctx.complete(
-                    &self.consumer,
-                    Some(Instant::now() + Duration::from_millis(100)),
-                );
+                ctx.complete(Some(Instant::now() + Duration::from_millis(100)));
             } else {
                 match self.consumer.poll(Duration::from_millis(100)) {
                     None => {}
@@ -324,24 +480,37 @@ impl Pipeline {
                         }
                     }
                 }
-                ctx.complete(&self.consumer, None);
+                ctx.complete(None);
+            }
+            let c = &ctx.checkpointing;
+            let due = ctx
+                .accumulator
+                .lock()
+                .expect("accumulator lock")
+                .due(c.interval, c.max_messages);
+            if due && !ctx.checkpoint(&self.consumer) && !ctx.failed.load(Ordering::Relaxed) {
+                warn!("checkpoint postponed: outputs not acknowledged in time");
             }
             if last_score.elapsed() >= Duration::from_secs(1) {
                 self.update_scores();
                 last_score = Instant::now();
             }
         }
+        if ctx.failed.load(Ordering::Relaxed) {
+            anyhow::bail!("the score store failed; restart to resume from it");
+        }
         info!(
             in_flight = ctx.in_flight(),
             "shutting down: finishing in-flight messages"
         );
-        ctx.drain(&self.consumer, ctx.drain_timeout);
-        match self.consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) => info!("offsets committed"),
-            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => warn!(error = %e, "final commit failed"),
+        if ctx.checkpoint(&self.consumer) {
+            ctx.commit_group(&self.consumer);
+            info!("checkpoint written and offsets committed");
+        } else {
+            warn!("outputs not acknowledged in time: the last messages are read again at restart");
         }
         self.update_scores();
+        Ok(())
     }
 
     fn update_scores(&self) {
@@ -366,18 +535,31 @@ impl Pipeline {
             key: m.key(),
             payload: m.payload(),
         };
+        let ctx = self.consumer.context();
         let Some(outcome) = self.engine.evaluate(&msg) else {
             // Only contract topics are subscribed; nothing to do but move on.
-            let _ = self
-                .consumer
-                .store_offset(m.topic(), m.partition(), m.offset());
+            ctx.accumulator.lock().expect("accumulator lock").handled(
+                m.topic(),
+                m.partition(),
+                m.offset(),
+            );
             return;
         };
         self.metrics.observe(&outcome, timestamp_ms);
-        self.today.add(self.engine.day_of(timestamp_ms), &outcome);
+        let day = self.engine.day_of(timestamp_ms);
+        self.today.add(day, &outcome);
         let ds = &self.checks.datasets[outcome.dataset];
+        let events = violations(&msg, ds, &outcome);
+        {
+            let mut acc = ctx.accumulator.lock().expect("accumulator lock");
+            acc.add(&self.checks, day, &outcome);
+            for v in &events {
+                acc.violation(v);
+            }
+            acc.handled(m.topic(), m.partition(), m.offset());
+        }
         let mut outputs = Vec::new();
-        for v in violations(&msg, ds, &outcome) {
+        for v in events {
             outputs.push(PendingOutput {
                 output: Output::Violations,
                 topic: self.violations_topic.clone(),
@@ -430,7 +612,6 @@ impl Pipeline {
                 acknowledged: false,
             });
         }
-        let ctx = self.consumer.context();
         for o in &mut outputs {
             ctx.send(o, None);
         }
@@ -438,9 +619,6 @@ impl Pipeline {
             .lock()
             .expect("in-flight lock")
             .push_back(Pending {
-                topic: m.topic().to_string(),
-                partition: m.partition(),
-                offset: m.offset(),
                 dataset: outcome.dataset,
                 outputs,
             });

@@ -30,6 +30,21 @@ impl Today {
         }
     }
 
+    /// Adds counts already in the store for `day` (at start-up: the records
+    /// of today counted before a restart).
+    pub fn seed(&self, checks: &Checks, day: NaiveDate, stored: &[crate::store::DayCounts]) {
+        let mut guard = self.day.lock().expect("today lock");
+        if guard.0 != day {
+            return;
+        }
+        for counts in stored {
+            if let Some((index, tally)) = super::checkpoint::tally_of(checks, counts) {
+                guard.1.messages += tally.records;
+                guard.1.datasets[index].merge(&tally);
+            }
+        }
+    }
+
     /// Starts a new day when the calendar turns.
     pub fn roll(&self, checks: &Checks, day: NaiveDate) {
         let mut guard = self.day.lock().expect("today lock");

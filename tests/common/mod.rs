@@ -4,6 +4,11 @@
 
 #![allow(dead_code)]
 
+// Integration tests only (they have the binary to run); the throughput
+// example shares this module without it.
+#[cfg(test)]
+pub mod crash;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,182 @@
+//! `dqmon scores`: the scorecard's ranking for a period, read from the score
+//! store, for an officer with shell access. Also prints the API's JSON or CSV,
+//! built by the same code as the API, so all three always agree.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::api::{PeriodBounds, Scores, build_scores, pass_rate, scores_csv};
+use crate::dimension::Dimension;
+use crate::period::from_query;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// What `dqmon scores` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A ranking table for reading.
+    Table,
+    /// The answer of `GET /api/v1/scores`.
+    Json,
+    /// The answer of `GET /api/v1/scores.csv`.
+    Csv,
+}
+
+pub struct ScoresOptions {
+    pub checks_dir: PathBuf,
+    pub store: PathBuf,
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub department: Option<String>,
+    pub format: Format,
+    /// For the table: how many worst checks to list per department.
+    pub worst: usize,
+}
+
+/// Prints the scores of a period to standard output.
+pub fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
+    let checks = crate::checks::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(d) = &opts.department
+        && !checks.departments.contains(d)
+    {
+        anyhow::bail!("unknown department {d:?}");
+    }
+    if opts.period.is_none() && opts.from.is_none() {
+        anyhow::bail!("give --period (e.g. 2026-Q3) or --from and --to");
+    }
+    let (from, to) = from_query(
+        opts.from.as_deref(),
+        opts.to.as_deref(),
+        opts.period.as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    if !opts.store.exists() {
+        anyhow::bail!("{}: no such score store", opts.store.display());
+    }
+    // Keep every stored violation: this command must not prune what the
+    // service was configured to keep.
+    let store = SqliteStore::open(&opts.store, usize::MAX)
+        .with_context(|| format!("{}: opening the score store", opts.store.display()))?;
+    let counts = store.counts(from, to, opts.department.as_deref())?;
+    let scores = build_scores(
+        &checks,
+        PeriodBounds { from, to },
+        opts.department.as_deref(),
+        &counts,
+    );
+    let out = match opts.format {
+        Format::Table => table(&scores, opts.worst).into_bytes(),
+        Format::Json => {
+            let mut v = serde_json::to_vec_pretty(&scores)?;
+            v.push(b'\n');
+            v
+        }
+        Format::Csv => scores_csv(&scores)?,
+    };
+    use std::io::Write as _;
+    std::io::stdout().write_all(&out)?;
+    Ok(())
+}
+
+/// The ranking, one row per department: rank, score, records and each
+/// dimension's pass rate; then each department's worst checks.
+pub fn table(scores: &Scores, worst: usize) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "Scores {} .. {} ({} records, {} malformed)\n",
+        scores.period.from, scores.period.to, scores.messages, scores.malformed
+    );
+    let _ = write!(
+        t,
+        "{:>4}  {:<22} {:>7} {:>9}",
+        "rank", "department", "score", "records"
+    );
+    for d in Dimension::ALL {
+        let _ = write!(t, " {:>12}", d.as_str());
+    }
+    t.push('\n');
+    for entry in &scores.ranking {
+        let d = &scores.departments[&entry.department];
+        let rank = entry.rank.map_or("-".into(), |r| r.to_string());
+        let score = entry.score.map_or("-".into(), |s| format!("{s:.2}"));
+        let _ = write!(
+            t,
+            "{rank:>4}  {:<22} {score:>7} {:>9}",
+            entry.department, d.report.records
+        );
+        for dim in Dimension::ALL {
+            let rate = d
+                .report
+                .dimensions
+                .get(&dim)
+                .copied()
+                .and_then(pass_rate)
+                .map_or("-".into(), |r| format!("{:.2}%", r * 100.0));
+            let _ = write!(t, " {rate:>12}");
+        }
+        t.push('\n');
+    }
+    if worst > 0 {
+        for (department, d) in &scores.departments {
+            if d.worst_checks.is_empty() {
+                continue;
+            }
+            let _ = writeln!(t, "\n{department}: checks with most failures");
+            for c in d.worst_checks.iter().take(worst) {
+                let _ = writeln!(
+                    t,
+                    "  {:<28} {:<34} failed {:>7} of {:>8}",
+                    c.dataset,
+                    c.check,
+                    c.failed,
+                    c.failed + c.passed
+                );
+            }
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::store::DayCounts;
+
+    #[test]
+    fn the_table_ranks_departments_with_their_pass_rates() {
+        let checks =
+            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+        let ds = &checks.datasets[0];
+        let mut c = DayCounts::new(day, &ds.department, &ds.name);
+        c.records = 10;
+        c.dimensions = [[9, 1], [10, 0], [10, 0], [10, 0], [10, 0]];
+        c.checks = vec![("name.required".into(), [9, 1])];
+        let scores = build_scores(&checks, PeriodBounds { from: day, to: day }, None, &[c]);
+        let text = table(&scores, 3);
+        let first = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("1 "))
+            .expect("a ranked row");
+        assert!(first.contains(&ds.department), "{text}");
+        assert!(first.contains("90.00%"), "{text}");
+        assert!(first.contains("100.00%"), "{text}");
+        assert!(text.contains("name.required"), "{text}");
+        // Departments without records are listed, unranked.
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.trim_start().starts_with("- "))
+                .count(),
+            checks.departments.len() - 1,
+            "{text}"
+        );
+    }
+}

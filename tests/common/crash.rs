@@ -1,0 +1,238 @@
+//! The crash test, shared by the mock-cluster and the real-broker suites:
+//! `dqmon run` as a child process, killed with SIGKILL at random moments while
+//! traffic flows and restarted, must end with exactly the counts of a run that
+//! never stopped (`dqmon eval` over the same messages in the same order).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use dqmon::checks::Checks;
+use dqmon::report::Tally;
+use dqmon::service::checkpoint::day_counts;
+use dqmon::simulate::SimMessage;
+use dqmon::store::Store;
+use dqmon::store::sqlite::SqliteStore;
+use rdkafka::producer::FutureProducer;
+
+use super::publish;
+
+/// The officer token of test configurations.
+pub const OFFICER: &str = "officer-token-for-tests-0001";
+
+/// One `dqmon run --config` setup: where its store and configuration live.
+pub struct Setup {
+    pub config_path: PathBuf,
+    pub store_path: PathBuf,
+    pub http_port: u16,
+}
+
+/// Writes a configuration file for `dqmon run` into `dir`.
+#[allow(clippy::too_many_arguments)]
+pub fn write_config(
+    dir: &Path,
+    checks_dir: &Path,
+    bootstrap: &str,
+    group: &str,
+    violations_topic: &str,
+    deadletter_topic: &str,
+    consumer_properties: &[(&str, &str)],
+) -> Setup {
+    let http_port = free_port();
+    let store_path = dir.join("dqmon.sqlite");
+    let config_path = dir.join("dqmon.toml");
+    let mut text = format!(
+        "checks_dir = {checks_dir:?}\n\
+         [kafka]\nbootstrap_servers = {bootstrap:?}\ngroup_id = {group:?}\n\
+         violations_topic = {violations_topic:?}\ndeadletter_topic = {deadletter_topic:?}\n\
+         statistics_interval_secs = 1\n\
+         [http]\nlisten_address = \"127.0.0.1:{http_port}\"\n\
+         [hashing]\nsecret = \"crash test secret, long enough\"\n\
+         [store]\npath = {store_path:?}\ncheckpoint_interval_ms = 500\ncheckpoint_max_messages = 3000\n\
+         [api]\nofficer_tokens = [{OFFICER:?}]\n\
+         [kafka.consumer_properties]\n"
+    );
+    for (k, v) in consumer_properties {
+        text.push_str(&format!("{k:?} = {v:?}\n"));
+    }
+    std::fs::write(&config_path, text).unwrap();
+    Setup {
+        config_path,
+        store_path,
+        http_port,
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn start_dqmon(config_path: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dqmon"))
+        .args(["run", "--config"])
+        .arg(config_path)
+        .env("DQMON_LOG", "warn")
+        .spawn()
+        .unwrap()
+}
+
+/// Records counted in the store so far (0 before its first checkpoint).
+/// Read-only, so it never competes with dqmon for the write lock.
+pub fn stored_records(store_path: &Path) -> u64 {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        store_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    let _ = conn.busy_timeout(Duration::from_secs(5));
+    conn.query_row(
+        "SELECT COALESCE(SUM(records), 0) FROM day_counts",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .unwrap_or(0)
+}
+
+/// A random duration in `min..max`.
+fn random_between(min: Duration, max: Duration) -> Duration {
+    let span = (max - min).as_millis() as u64;
+    min + Duration::from_millis(rand::random::<u64>() % span.max(1))
+}
+
+/// What a crash run did.
+pub struct CrashReport {
+    pub kills: usize,
+    /// Records the store held at each kill: kills landed mid-run, not before or after.
+    pub stored_at_kills: Vec<u64>,
+}
+
+/// Publishes `phases` at `rate` messages per second (each phase counted in
+/// the store before the next is published, see `PHASES`) while `dqmon run`
+/// is killed with SIGKILL `kills` times, each at a random moment (`kill_after`
+/// range) after the run's first checkpoint, and restarted; then lets the last run finish everything and stops
+/// it with SIGTERM.
+pub async fn crash_run(
+    setup: &Setup,
+    producer: &FutureProducer,
+    phases: &[Vec<SimMessage>],
+    rate: usize,
+    kills: usize,
+    kill_after: (Duration, Duration),
+    limit: Duration,
+) -> CrashReport {
+    let total: usize = phases.iter().map(Vec::len).sum();
+    let deadline = Instant::now() + limit;
+    let store_path = setup.store_path.clone();
+
+    let publishing = {
+        let phases = phases.to_vec();
+        let producer = producer.clone();
+        let store_path = store_path.clone();
+        tokio::spawn(async move {
+            let mut published = 0u64;
+            let chunk = (rate / 10).max(1);
+            for phase in &phases {
+                for part in phase.chunks(chunk) {
+                    publish(&producer, part).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                published += phase.len() as u64;
+                while stored_records(&store_path) < published {
+                    assert!(Instant::now() < deadline, "phase counted in time");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        })
+    };
+
+    let mut report = CrashReport {
+        kills: 0,
+        stored_at_kills: Vec::new(),
+    };
+    let mut child = start_dqmon(&setup.config_path);
+    while report.kills < kills {
+        // Kill a run that is counting, not one still starting: wait for its
+        // first checkpoint, then a random moment (mid-batch, mid-checkpoint,
+        // outputs in flight...).
+        let at_start = stored_records(&store_path);
+        loop {
+            let now = stored_records(&store_path);
+            assert!(
+                now < total as u64,
+                "all counted after {} kills: publish more slowly",
+                report.kills
+            );
+            if now > at_start {
+                break;
+            }
+            assert!(Instant::now() < deadline, "a restarted run makes progress");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(random_between(kill_after.0, kill_after.1)).await;
+        child.kill().unwrap(); // SIGKILL: no drain, no checkpoint, no commit.
+        child.wait().unwrap();
+        report.kills += 1;
+        report.stored_at_kills.push(stored_records(&store_path));
+        child = start_dqmon(&setup.config_path);
+    }
+    publishing.await.unwrap();
+    while stored_records(&store_path) < total as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "everything counted in time: {} of {total}",
+            stored_records(&store_path)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "the last run stops cleanly: {exit}");
+    report
+}
+
+/// The store's counts equal `tally` (what eval says), dataset by dataset:
+/// records, malformed, every dimension's passes and failures, every check.
+/// Also department by department, through the score API's builder.
+pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn Store) {
+    let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    let stored = store.counts(from, to, None).unwrap();
+    let mut compared = 0;
+    for ds in &checks.datasets {
+        let mut want = day_counts(checks, from, ds.index, &tally.datasets[ds.index]);
+        // The store lists checks by id.
+        want.checks.sort();
+        let got = stored
+            .iter()
+            .find(|c| c.department == ds.department && c.dataset == ds.name)
+            .cloned()
+            .unwrap_or_else(|| dqmon::store::DayCounts::new(from, &ds.department, &ds.name));
+        assert_eq!(got, want, "{}/{}", ds.department, ds.name);
+        compared += 1;
+    }
+    assert_eq!(stored.len(), compared, "no counts of unknown datasets");
+    let period = dqmon::api::PeriodBounds { from, to };
+    let scores = dqmon::api::build_scores(checks, period, None, &stored);
+    let report = dqmon::report::Report::new(checks, tally);
+    for (department, want) in &report.departments {
+        assert_eq!(
+            &scores.departments[department].report, want,
+            "{department}: the API's report equals eval's"
+        );
+    }
+}
+
+/// Opens a store for reading results (after dqmon stopped).
+pub fn open_store(path: &Path) -> SqliteStore {
+    SqliteStore::open(path, 1000).unwrap()
+}
