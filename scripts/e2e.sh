@@ -25,7 +25,9 @@ echo "== Prometheus scraping dqmon during a demo run; every panel and rule evalu
 cargo build --release --bin dqmon
 DEMO_TOKEN="ci-officer-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')"
 DEMO_STORE="$(mktemp -d)/dqmon-demo.sqlite"
-./target/release/dqmon demo --rate 300 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
+# 24 000 messages at 300/s: 80 s of traffic for the rate() windows, then still
+# counts for the page check (a live page and a live API answer never agree).
+./target/release/dqmon demo --rate 300 --count 24000 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
 DEMO_PID=$!
 for _ in $(seq 1 60); do
     curl -sf http://127.0.0.1:9898/readyz >/dev/null && break
@@ -37,13 +39,22 @@ DQMON_METRICS_TARGET=127.0.0.1:9898 bash scripts/prometheus-local.sh start
 sleep 45
 bash scripts/check-dashboards.sh
 
-echo "== the scorecard in headless Chromium, against the same demo"
-DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
+echo "== the scorecard in headless Chromium, against the same demo once its traffic has ended"
+# Yesterday to tomorrow in the exchange's time zone: every message of the run, at any hour.
+period="$(TZ=Asia/Shanghai date -d yesterday +%F)..$(TZ=Asia/Shanghai date -d tomorrow +%F)"
+previous=""
+for _ in $(seq 1 120); do
+    current=$(curl -fsS -H "Authorization: Bearer $DEMO_TOKEN" "http://127.0.0.1:9898/api/v1/scores?period=$period")
+    if [ -n "$previous" ] && [ "$current" = "$previous" ] && echo "$current" | grep -q '"messages":24000'; then break; fi
+    previous=$current
+    sleep 2
+done
+echo "$current" | grep -q '"messages":24000' || { echo "the demo's 24000 messages were not all counted"; exit 1; }
+DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_PERIOD="$period" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
     bash tests/scorecard_browser.sh
 
 echo "== dqmon scores on the demo's store"
-month=$(TZ=Asia/Shanghai date +%Y-%m)
-./target/release/dqmon scores --store "$DEMO_STORE" --period "$month" | tee /tmp/dqmon-scores.txt
+./target/release/dqmon scores --store "$DEMO_STORE" --period "$period" | tee /tmp/dqmon-scores.txt
 # Every department with traffic is ranked: rank 1 exists and no department is unscored.
 grep -Eq '^ +1  ' /tmp/dqmon-scores.txt
 if grep -Eq '^ +-  ' /tmp/dqmon-scores.txt; then echo "a department has no score"; exit 1; fi

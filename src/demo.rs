@@ -26,6 +26,8 @@ pub struct DemoOptions {
     pub duration: Option<Duration>,
     /// Simulated messages per second.
     pub rate: f64,
+    /// Stop publishing after this many messages (the monitor keeps serving).
+    pub count: Option<u64>,
     pub http: SocketAddr,
     pub seed: u64,
     /// The score store; `None`: a fresh file in the temporary folder, removed
@@ -116,10 +118,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .create()?;
     let stop_publishing = CancellationToken::new();
     let token = stop_publishing.clone();
-    let rate = opts.rate;
-    let publisher = tokio::spawn(async move {
-        publish(&producer, &mut sim, Pace { count: None, rate }, &token).await
-    });
+    let (rate, count) = (opts.rate, opts.count);
+    let publisher =
+        tokio::spawn(
+            async move { publish(&producer, &mut sim, Pace { count, rate }, &token).await },
+        );
 
     println!(
         "dqmon demo: six simulated departments publish {rate} messages/s to an in-process Kafka ({bootstrap})."

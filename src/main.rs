@@ -86,6 +86,9 @@ enum Command {
         /// Simulated messages per second.
         #[arg(long, default_value_t = 200.0)]
         rate: f64,
+        /// Stop publishing after this many messages; the monitor keeps serving.
+        #[arg(long)]
+        count: Option<u64>,
         /// Address of the metrics and API.
         #[arg(long, default_value = "127.0.0.1:9898")]
         http: std::net::SocketAddr,
@@ -232,6 +235,7 @@ fn main() -> ExitCode {
             checks,
             duration,
             rate,
+            count,
             http,
             seed,
             store,
@@ -241,6 +245,7 @@ fn main() -> ExitCode {
                 checks_dir: checks,
                 duration: duration.map(std::time::Duration::from_secs),
                 rate,
+                count,
                 http,
                 seed,
                 store,
