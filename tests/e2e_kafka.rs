@@ -242,7 +242,7 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
         &phases,
         2_000,
         6,
-        (Duration::ZERO, Duration::from_millis(2000)),
+        (Duration::from_millis(500), Duration::from_millis(6000)),
         Duration::from_secs(900),
     )
     .await;

@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod pipeline;
 pub mod today;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

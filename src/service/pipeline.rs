@@ -34,6 +34,7 @@ use tracing::{debug, error, info, warn};
 
 use super::checkpoint::Accumulator;
 use super::today::Today;
+use super::writer::CheckpointWriter;
 use crate::checks::Checks;
 use crate::engine::Engine;
 use crate::message::Message;
@@ -92,6 +93,7 @@ pub struct PipelineContext {
     checks: Arc<Checks>,
     checkpointing: Checkpointing,
     accumulator: Mutex<Accumulator>,
+    writer: Mutex<CheckpointWriter>,
     /// Set when the store failed: the loop stops without another checkpoint.
     failed: AtomicBool,
     shutdown: CancellationToken,
@@ -185,12 +187,13 @@ impl ConsumerContext for PipelineContext {
             );
             // The next owner resumes from the store: everything read from
             // these partitions must be in it now.
-            if !self.checkpoint(consumer) && !self.failed.load(Ordering::Relaxed) {
+            if !self.checkpoint() && !self.failed.load(Ordering::Relaxed) {
                 self.fail(
                     "checkpoint on revoke",
                     &"in-flight outputs were not acknowledged in time",
                 );
             }
+            self.settle(consumer, true);
             self.commit_group(consumer);
             for elem in tpl.elements() {
                 self.metrics.forget_lag(elem.topic(), elem.partition());
@@ -250,10 +253,11 @@ impl PipelineContext {
         Ok(())
     }
 
-    /// Writes a checkpoint of everything handled so far, once every output
-    /// is acknowledged. False when outputs stay unacknowledged past the drain
-    /// timeout (nothing written; try again later) or the store failed.
-    fn checkpoint(&self, consumer: &BaseConsumer<Self>) -> bool {
+    /// Hands a checkpoint of everything handled so far to the writer, once
+    /// every output is acknowledged. False when outputs stay unacknowledged
+    /// past the drain timeout (nothing taken; try again later) or the store
+    /// failed. [`PipelineContext::settle`] learns when it is written.
+    fn checkpoint(&self) -> bool {
         if self.failed.load(Ordering::Relaxed) {
             return false;
         }
@@ -261,36 +265,41 @@ impl PipelineContext {
         if self.in_flight() > 0 {
             return false;
         }
-        let started = Instant::now();
         let c = &self.checkpointing;
         let checkpoint = self.accumulator.lock().expect("accumulator lock").take(
             &self.checks,
             &self.engine,
             c.violations_kept,
         );
-        if checkpoint.is_empty() {
-            return true;
+        if !checkpoint.is_empty() {
+            self.writer.lock().expect("writer lock").submit(checkpoint);
         }
-        if let Err(e) = c.store.commit(&checkpoint) {
-            self.fail("writing a checkpoint", &e);
-            return false;
-        }
-        self.metrics.checkpoint(Ok(started.elapsed()));
-        // The group's offsets follow the store's, never lead them.
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition, next) in &checkpoint.offsets {
-            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
-        }
-        if let Err(e) = consumer.store_offsets(&tpl) {
-            // A partition revoked meanwhile: its next owner resumes from the store.
-            debug!(error = %e, "group offsets not stored");
-        }
-        debug!(
-            offsets = checkpoint.offsets.len(),
-            counts = checkpoint.counts.len(),
-            "checkpoint written"
-        );
         true
+    }
+
+    /// Acts on written checkpoints (with `wait`, on all of them): the group's
+    /// offsets follow the store's, never lead them; a failure stops dqmon.
+    fn settle(&self, consumer: &BaseConsumer<Self>, wait: bool) {
+        let results = self.writer.lock().expect("writer lock").results(wait);
+        for result in results {
+            match result {
+                Ok(offsets) => {
+                    let mut tpl = TopicPartitionList::new();
+                    for (topic, partition, next) in &offsets {
+                        let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
+                    }
+                    if let Err(e) = consumer.store_offsets(&tpl) {
+                        // A partition revoked meanwhile: its next owner resumes from the store.
+                        debug!(error = %e, "group offsets not stored");
+                    }
+                }
+                Err(e) => {
+                    if !self.failed.load(Ordering::Relaxed) {
+                        self.fail("writing a checkpoint", &e);
+                    }
+                }
+            }
+        }
     }
 
     /// Commits the group's offsets (for lag tools; the store is what counts).
@@ -440,6 +449,7 @@ pub struct ContextParts {
 
 impl PipelineContext {
     pub fn new(p: ContextParts) -> Self {
+        let writer = CheckpointWriter::new(p.checkpointing.store.clone(), p.metrics.clone());
         Self {
             metrics: p.metrics,
             health: p.health,
@@ -450,6 +460,7 @@ impl PipelineContext {
             checks: p.checks,
             checkpointing: p.checkpointing,
             accumulator: Mutex::new(Accumulator::default()),
+            writer: Mutex::new(writer),
             failed: AtomicBool::new(false),
             shutdown: p.shutdown,
         }
@@ -488,9 +499,10 @@ impl Pipeline {
                 .lock()
                 .expect("accumulator lock")
                 .due(c.interval, c.max_messages);
-            if due && !ctx.checkpoint(&self.consumer) && !ctx.failed.load(Ordering::Relaxed) {
+            if due && !ctx.checkpoint() && !ctx.failed.load(Ordering::Relaxed) {
                 warn!("checkpoint postponed: outputs not acknowledged in time");
             }
+            ctx.settle(&self.consumer, false);
             if last_score.elapsed() >= Duration::from_secs(1) {
                 self.update_scores();
                 last_score = Instant::now();
@@ -503,7 +515,12 @@ impl Pipeline {
             in_flight = ctx.in_flight(),
             "shutting down: finishing in-flight messages"
         );
-        if ctx.checkpoint(&self.consumer) {
+        let taken = ctx.checkpoint();
+        ctx.settle(&self.consumer, true);
+        if ctx.failed.load(Ordering::Relaxed) {
+            anyhow::bail!("the score store failed; restart to resume from it");
+        }
+        if taken {
             ctx.commit_group(&self.consumer);
             info!("checkpoint written and offsets committed");
         } else {
