@@ -119,6 +119,25 @@ fn config(iso: &Isolated, port: u16, store_dir: &Path) -> Config {
     }
 }
 
+/// The isolated run's configuration, also written for `dqmon run` into `dir`.
+fn run_config(
+    iso: &Isolated,
+    dir: &Path,
+    consumer_properties: &[(&str, &str)],
+) -> (Config, crash::Setup) {
+    let c = config(iso, 0, dir);
+    let setup = crash::write_config(
+        dir,
+        &c.checks_dir,
+        &c.kafka.bootstrap_servers,
+        &c.kafka.group_id,
+        &c.kafka.violations_topic,
+        &c.kafka.deadletter_topic,
+        consumer_properties,
+    );
+    (c, setup)
+}
+
 fn topic_names(iso: &Isolated) -> Vec<String> {
     iso.checks.topics()
 }
@@ -221,16 +240,11 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
         .map(|p| prefixed(&iso.prefix, p))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let c = config(&iso, 0, dir.path());
-    let setup = crash::write_config(
+    // A restarted instance takes its partitions back at once (static
+    // membership) instead of waiting for the killed one's session to expire.
+    let (c, setup) = run_config(
+        &iso,
         dir.path(),
-        &c.checks_dir,
-        &c.kafka.bootstrap_servers,
-        &c.kafka.group_id,
-        &c.kafka.violations_topic,
-        &c.kafka.deadletter_topic,
-        // A restarted instance takes its partitions back at once (static
-        // membership) instead of waiting for the killed one's session to expire.
         &[
             ("group.instance.id", "dqmon-crash-test"),
             ("session.timeout.ms", "10000"),
@@ -338,16 +352,7 @@ async fn sigterm_halfway_and_restart_skips_no_message() {
     let (tally, expected) = eval(&iso.checks, &ordered);
 
     let dir = tempfile::tempdir().unwrap();
-    let c = config(&iso, 0, dir.path());
-    let setup = crash::write_config(
-        dir.path(),
-        &c.checks_dir,
-        &c.kafka.bootstrap_servers,
-        &c.kafka.group_id,
-        &c.kafka.violations_topic,
-        &c.kafka.deadletter_topic,
-        &[],
-    );
+    let (c, setup) = run_config(&iso, dir.path(), &[]);
     let (config_path, port) = (setup.config_path.clone(), setup.http_port);
 
     // First run: stopped by SIGTERM when about half is done.

@@ -142,51 +142,18 @@ mod tests {
 
     #[test]
     fn nothing_is_written_after_a_failure() {
-        struct Failing(std::sync::Mutex<u32>);
-        impl Store for Failing {
-            fn commit(&self, _: &Checkpoint) -> Result<(), StoreError> {
-                let mut n = self.0.lock().unwrap();
-                *n += 1;
-                if *n == 2 {
-                    Err(StoreError::Backend("disk full".into()))
-                } else {
-                    Ok(())
-                }
-            }
-            fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
-                Ok(vec![])
-            }
-            fn references(&self) -> Result<Vec<crate::store::ReferenceRow>, StoreError> {
-                Ok(vec![])
-            }
-            fn seen(&self) -> Result<Vec<crate::store::SeenRow>, StoreError> {
-                Ok(vec![])
-            }
-            fn counts(
-                &self,
-                _: chrono::NaiveDate,
-                _: chrono::NaiveDate,
-                _: Option<&str>,
-            ) -> Result<Vec<crate::store::DayCounts>, StoreError> {
-                Ok(vec![])
-            }
-            fn daily_counts(
-                &self,
-                _: chrono::NaiveDate,
-                _: chrono::NaiveDate,
-                _: Option<&str>,
-            ) -> Result<Vec<crate::store::DayCounts>, StoreError> {
-                Ok(vec![])
-            }
-            fn recent_violations(
-                &self,
-                _: Option<&str>,
-                _: usize,
-            ) -> Result<Vec<crate::store::ViolationRow>, StoreError> {
-                Ok(vec![])
-            }
-        }
-        let store = Arc::new(Failing(std::sync::Mutex::new(0)));
+        let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = calls.clone();
+        let store = Arc::new(crate::store::Stub {
+            commit: move |_: &Checkpoint| match counted
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1
+            {
+                2 => Err(StoreError::Backend("disk full".into())),
+                _ => Ok(()),
+            },
+            offsets: vec![],
+        });
         let checks =
             crate::checks::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
                 .unwrap();
@@ -196,6 +163,10 @@ mod tests {
         }
         let ok: Vec<bool> = w.results(true).iter().map(Result::is_ok).collect();
         assert_eq!(ok, vec![true, false, false, false]);
-        assert_eq!(*store.0.lock().unwrap(), 2, "no commit after the failure");
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "no commit after the failure"
+        );
     }
 }

@@ -228,6 +228,53 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<ViolationRow>, StoreError>;
 }
 
+/// A store for tests of its callers: `commit` decides, `offsets` are fixed,
+/// everything else is empty.
+#[cfg(test)]
+pub(crate) struct Stub<F> {
+    pub commit: F,
+    pub offsets: Vec<(String, i32, i64)>,
+}
+
+#[cfg(test)]
+impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> Store for Stub<F> {
+    fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        (self.commit)(checkpoint)
+    }
+    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
+        Ok(self.offsets.clone())
+    }
+    fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
+        Ok(vec![])
+    }
+    fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
+        Ok(vec![])
+    }
+    fn counts(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+        _: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        Ok(vec![])
+    }
+    fn daily_counts(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+        _: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        Ok(vec![])
+    }
+    fn recent_violations(
+        &self,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<ViolationRow>, StoreError> {
+        Ok(vec![])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,46 +303,12 @@ mod tests {
 
     #[test]
     fn offsets_for_filters_by_topic() {
-        struct Fixed;
-        impl Store for Fixed {
-            fn commit(&self, _: &Checkpoint) -> Result<(), StoreError> {
-                Ok(())
-            }
-            fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
-                Ok(vec![("a".into(), 0, 1), ("b".into(), 0, 2)])
-            }
-            fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
-                Ok(vec![])
-            }
-            fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
-                Ok(vec![])
-            }
-            fn counts(
-                &self,
-                _: NaiveDate,
-                _: NaiveDate,
-                _: Option<&str>,
-            ) -> Result<Vec<DayCounts>, StoreError> {
-                Ok(vec![])
-            }
-            fn daily_counts(
-                &self,
-                _: NaiveDate,
-                _: NaiveDate,
-                _: Option<&str>,
-            ) -> Result<Vec<DayCounts>, StoreError> {
-                Ok(vec![])
-            }
-            fn recent_violations(
-                &self,
-                _: Option<&str>,
-                _: usize,
-            ) -> Result<Vec<ViolationRow>, StoreError> {
-                Ok(vec![])
-            }
-        }
-        assert_eq!(Fixed.offsets_for(&[]).unwrap().len(), 2);
-        assert_eq!(Fixed.offsets_for(&["b"]).unwrap(), vec![("b".into(), 0, 2)]);
-        assert!(Fixed.offsets_for(&["c"]).unwrap().is_empty());
+        let fixed = Stub {
+            commit: |_: &Checkpoint| Ok(()),
+            offsets: vec![("a".into(), 0, 1), ("b".into(), 0, 2)],
+        };
+        assert_eq!(fixed.offsets_for(&[]).unwrap().len(), 2);
+        assert_eq!(fixed.offsets_for(&["b"]).unwrap(), vec![("b".into(), 0, 2)]);
+        assert!(fixed.offsets_for(&["c"]).unwrap().is_empty());
     }
 }
