@@ -59,7 +59,12 @@ RUN printf '%s\n' \
       '# Image default. Override keys with DQMON_<SECTION>__<KEY> variables or mount a file here.' \
       '[kafka]' \
       'bootstrap_servers = "localhost:9092"' \
+      '[store]' \
+      'path = "/var/lib/dqmon/dqmon.sqlite"' \
       > /etc/dqmon/dqmon.toml
+
+# The score store: keep it on a volume, it holds every period's scores.
+VOLUME /var/lib/dqmon
 
 # Relative paths (the default `checks` folder) resolve under /etc/dqmon.
 WORKDIR /etc/dqmon

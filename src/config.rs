@@ -336,6 +336,23 @@ mod tests {
 
     #[allow(clippy::result_large_err)]
     #[test]
+    fn tokens_can_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "DQMON_API__OFFICER_TOKENS",
+                r#"["officer-token-0123456789", "officer-token-9876543210"]"#,
+            );
+            let c = Config::from_toml(MINIMAL).unwrap();
+            assert_eq!(
+                c.api.officer_tokens,
+                vec!["officer-token-0123456789", "officer-token-9876543210"]
+            );
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
     fn the_sample_configuration_loads_with_a_secret_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             let sample =
