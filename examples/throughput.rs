@@ -23,13 +23,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
-fn total(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && (l.as_bytes().get(name.len()) == Some(&b'{')))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).map_or(Ok(200_000), |s| s.parse())?;
@@ -145,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
     let mut first = None;
     loop {
         let text = service.metrics.encode();
-        let records = total(&text, "dq_records_total");
+        let records = common::total(&text, "dq_records_total");
         if records > 0 {
             first.get_or_insert_with(Instant::now);
         }
@@ -163,19 +156,13 @@ async fn main() -> anyhow::Result<()> {
     println!("null consumer: {n} messages in {null_secs:.2} s = {null_rate:.0} msg/s");
     println!(
         "dqmon:         {n} messages in {dqmon_secs:.2} s = {dqmon_rate:.0} msg/s ({} violations published, {} dead letters)",
-        total(&text, "dq_violations_published_total"),
-        total(&text, "dq_deadletter_messages_total")
+        common::total(&text, "dq_violations_published_total"),
+        common::total(&text, "dq_deadletter_messages_total")
     );
     println!("ratio dqmon / null consumer: {:.2}", dqmon_rate / null_rate);
-    let series = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     let (count, sum) = (
-        series("dq_checkpoint_duration_seconds_count"),
-        series("dq_checkpoint_duration_seconds_sum"),
+        common::metric(&text, "dq_checkpoint_duration_seconds_count", &[]),
+        common::metric(&text, "dq_checkpoint_duration_seconds_sum", &[]),
     );
     println!(
         "checkpoints: {count:.0}, mean {:.1} ms (store write only; the drain before it is not included)",

@@ -27,7 +27,7 @@ use crate::dimension::Dimension;
 use crate::period::from_query;
 use crate::report::{Counts, DatasetReport, DepartmentReport};
 use crate::score::score;
-use crate::store::{DayCounts, Store, StoreError, ViolationRow};
+use crate::store::{DayCounts, Store, StoreError};
 use crate::violation::Violation;
 
 /// The `[api]` section of the service configuration.
@@ -620,26 +620,9 @@ pub async fn load_violations(
     let store = state.store.clone();
     blocking(move || {
         let rows = store.recent_violations(department.as_deref(), limit)?;
-        Ok(rows.into_iter().map(violation_event).collect())
+        Ok(rows.into_iter().map(Violation::from).collect())
     })
     .await
-}
-
-/// A stored violation in the field names of dqmon's violation events.
-fn violation_event(r: ViolationRow) -> Violation {
-    Violation {
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: r.timestamp_ms,
-        record_id: r.record_id,
-        department: r.department,
-        dataset: r.dataset,
-        dimension: r.dimension,
-        check: r.check,
-        field: r.field,
-        reason: r.reason,
-    }
 }
 
 /// Query of the score endpoints.

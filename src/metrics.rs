@@ -189,7 +189,7 @@ impl Metrics {
         .unwrap();
         let checkpoint_errors = IntCounter::new(
             "dq_checkpoint_errors_total",
-            "Checkpoints the score store refused (dqmon then stops, to restart from the store).",
+            "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
         )
         .unwrap();
         let build =

@@ -8,11 +8,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::crash::{self, start_dqmon};
+use common::crash::{self, sigterm, start_dqmon};
 use common::*;
 use dqmon::checks::Checks;
 use dqmon::config::{
@@ -304,14 +304,6 @@ fn scrape(port: u16) -> Option<String> {
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// Waits for exit within `limit`; the exit status.

@@ -70,8 +70,6 @@ impl State {
         let derived = blake3::derive_key("dqmon 2026 entity hashing", secret);
         let mut key = [0u8; 16];
         key.copy_from_slice(&derived[..16]);
-        // Start with room for a busy first minute, so early records do not pay
-        // for a cascade of table growths.
         Self {
             key,
             references: (0..entities).map(|_| Map::default()).collect(),

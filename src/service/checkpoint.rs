@@ -16,7 +16,9 @@ use crate::violation::Violation;
 
 pub struct Accumulator {
     counts: HashMap<(NaiveDate, usize), DatasetTally>,
-    offsets: BTreeMap<(String, i32), i64>,
+    /// Next offset per topic and partition; by topic first so a message's
+    /// lookup borrows its topic instead of allocating a key.
+    offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     violations: Vec<ViolationRow>,
     messages: u64,
     since: Instant,
@@ -48,31 +50,18 @@ impl Accumulator {
 
     /// Keeps a violation for the API's recent violations.
     pub fn violation(&mut self, v: &Violation) {
-        self.violations.push(ViolationRow {
-            topic: v.topic.clone(),
-            partition: v.partition,
-            offset: v.offset,
-            timestamp_ms: v.timestamp,
-            record_id: v.record_id.clone(),
-            department: v.department.clone(),
-            dataset: v.dataset.clone(),
-            dimension: v.dimension.clone(),
-            check: v.check.clone(),
-            field: v.field.clone(),
-            reason: v.reason.clone(),
-        });
+        self.violations.push(v.into());
     }
 
     /// Marks a message as handled: its partition resumes after it.
     pub fn handled(&mut self, topic: &str, partition: i32, offset: i64) {
         self.messages += 1;
-        match self.offsets.get_mut(&(topic.to_owned(), partition)) {
-            Some(next) => *next = (*next).max(offset + 1),
-            None => {
-                self.offsets
-                    .insert((topic.to_owned(), partition), offset + 1);
-            }
-        }
+        let partitions = match self.offsets.get_mut(topic) {
+            Some(p) => p,
+            None => self.offsets.entry(topic.to_owned()).or_default(),
+        };
+        let next = partitions.entry(partition).or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
     }
 
     /// Messages handled since the last checkpoint.
@@ -118,7 +107,11 @@ impl Accumulator {
             offsets: taken
                 .offsets
                 .into_iter()
-                .map(|((topic, partition), next)| (topic, partition, next))
+                .flat_map(|(topic, partitions)| {
+                    partitions
+                        .into_iter()
+                        .map(move |(partition, next)| (topic.clone(), partition, next))
+                })
                 .collect(),
             references: rows.references,
             seen: rows.seen,

@@ -186,7 +186,7 @@ impl Service {
 
         let now = engine.day_of(chrono::Utc::now().timestamp_millis());
         let today = Arc::new(Today::new(&checks, now));
-        today.seed(&checks, now, &store.counts(now, now, None)?);
+        today.seed(&checks, &store.counts(now, now, None)?);
         let pipeline = Pipeline {
             consumer,
             engine: engine.clone(),

@@ -210,8 +210,8 @@ impl ConsumerContext for PipelineContext {
 }
 
 impl PipelineContext {
-    /// Moves acknowledged messages off the front of the queue, storing their
-    /// offsets; with `block`, waits for the front until `deadline`.
+    /// Moves acknowledged messages off the front of the queue (a checkpoint
+    /// waits for it to be empty); with `block`, waits for the front until `deadline`.
     fn complete(&self, block: Option<Instant>) {
         let mut queue = self.in_flight.lock().expect("in-flight lock");
         while let Some(front) = queue.front_mut() {
@@ -508,13 +508,11 @@ impl Pipeline {
                 last_score = Instant::now();
             }
         }
-        if ctx.failed.load(Ordering::Relaxed) {
-            anyhow::bail!("the score store failed; restart to resume from it");
-        }
         info!(
             in_flight = ctx.in_flight(),
             "shutting down: finishing in-flight messages"
         );
+        // After a store failure this takes nothing and only waits for the writer.
         let taken = ctx.checkpoint();
         ctx.settle(&self.consumer, true);
         if ctx.failed.load(Ordering::Relaxed) {

@@ -30,14 +30,12 @@ impl Today {
         }
     }
 
-    /// Adds counts already in the store for `day` (at start-up: the records
-    /// of today counted before a restart).
-    pub fn seed(&self, checks: &Checks, day: NaiveDate, stored: &[crate::store::DayCounts]) {
+    /// Adds counts already in the store for the current day (at start-up:
+    /// the records of today counted before a restart).
+    pub fn seed(&self, checks: &Checks, stored: &[crate::store::DayCounts]) {
         let mut guard = self.day.lock().expect("today lock");
-        if guard.0 != day {
-            return;
-        }
-        for counts in stored {
+        let day = guard.0;
+        for counts in stored.iter().filter(|c| c.day == day) {
             if let Some((index, tally)) = super::checkpoint::tally_of(checks, counts) {
                 guard.1.messages += tally.records;
                 guard.1.datasets[index].merge(&tally);

@@ -17,6 +17,8 @@ pub mod sqlite;
 
 use chrono::NaiveDate;
 
+use crate::violation::Violation;
+
 /// Dimensions in this fixed order everywhere: completeness, format,
 /// consistency, freshness, uniqueness (the order of `Dimension::ALL`).
 pub const DIMENSIONS: [&str; 5] = [
@@ -113,6 +115,44 @@ pub struct ViolationRow {
     pub check: String,
     pub field: Option<String>,
     pub reason: String,
+}
+
+/// A violation event as the store keeps it.
+impl From<&Violation> for ViolationRow {
+    fn from(v: &Violation) -> Self {
+        ViolationRow {
+            topic: v.topic.clone(),
+            partition: v.partition,
+            offset: v.offset,
+            timestamp_ms: v.timestamp,
+            record_id: v.record_id.clone(),
+            department: v.department.clone(),
+            dataset: v.dataset.clone(),
+            dimension: v.dimension.clone(),
+            check: v.check.clone(),
+            field: v.field.clone(),
+            reason: v.reason.clone(),
+        }
+    }
+}
+
+/// A stored violation in the field names of dqmon's violation events.
+impl From<ViolationRow> for Violation {
+    fn from(r: ViolationRow) -> Self {
+        Violation {
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp_ms,
+            record_id: r.record_id,
+            department: r.department,
+            dataset: r.dataset,
+            dimension: r.dimension,
+            check: r.check,
+            field: r.field,
+            reason: r.reason,
+        }
+    }
 }
 
 /// Everything that changed since the last checkpoint; applied atomically.

@@ -80,6 +80,15 @@ pub fn start_dqmon(config_path: &Path) -> Child {
         .unwrap()
 }
 
+/// Asks `child` to stop gracefully.
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// Records counted in the store so far (0 before its first checkpoint).
 /// Read-only, so it never competes with dqmon for the write lock.
 pub fn stored_records(store_path: &Path) -> u64 {
@@ -115,8 +124,8 @@ pub struct CrashReport {
 /// Publishes `phases` at `rate` messages per second (each phase counted in
 /// the store before the next is published, see `PHASES`) while `dqmon run`
 /// is killed with SIGKILL `kills` times, each at a random moment (`kill_after`
-/// range) after the run's first checkpoint, and restarted; then lets the last run finish everything and stops
-/// it with SIGTERM.
+/// range) after the run's first checkpoint, and restarted; then lets the last
+/// run finish everything and stops it with SIGTERM.
 pub async fn crash_run(
     setup: &Setup,
     producer: &FutureProducer,
@@ -190,11 +199,7 @@ pub async fn crash_run(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&child);
     let exit = child.wait().unwrap();
     assert!(exit.success(), "the last run stops cleanly: {exit}");
     report
