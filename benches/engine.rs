@@ -3,6 +3,9 @@
 //! 5 % defective records). Compiling the contracts is measured on its own.
 //!
 //! cargo bench --bench engine
+//!
+//! The two run one after the other, so a noisy machine skews their ratio;
+//! `cargo run --release --example engine_ratio` interleaves them instead.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -10,33 +13,14 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dqmon::engine::Engine;
-use dqmon::message::Message;
-use dqmon::simulate::{SimConfig, SimMessage, Simulator};
+use dqmon::simulate::SimMessage;
 
 const RECORDS: usize = 20_000;
-/// 2026-06-15T10:00:00+08:00
-const START_MS: i64 = 1_781_488_800_000;
 
 fn mix() -> Vec<SimMessage> {
-    let divisions = checks_divisions();
-    let mut sim = Simulator::new(SimConfig::default(), &divisions);
-    sim.batch(RECORDS, START_MS, 50)
-}
-
-fn checks_divisions() -> dqmon::formats::DivisionTable {
     let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv").unwrap();
-    dqmon::formats::DivisionTable::from_csv(&text).unwrap()
-}
-
-fn message(m: &SimMessage) -> Message<'_> {
-    Message {
-        topic: &m.topic,
-        partition: 0,
-        offset: 0,
-        timestamp_ms: m.timestamp_ms,
-        key: m.key.as_deref().map(str::as_bytes),
-        payload: Some(&m.payload),
-    }
+    let divisions = dqmon::formats::DivisionTable::from_csv(&text).unwrap();
+    dqmon::simulate::benchmark_mix(&divisions, RECORDS)
 }
 
 fn compile(c: &mut Criterion) {
@@ -65,7 +49,7 @@ fn records(c: &mut Criterion) {
             || Engine::new(checks.clone(), b"bench"),
             |engine| {
                 for m in &messages {
-                    black_box(engine.evaluate(&message(m)));
+                    black_box(engine.evaluate(&m.as_message()));
                 }
                 engine
             },

@@ -41,9 +41,8 @@ fn main() {
         for i in 0..n {
             // A person as the authoritative dataset delivers it: three attributes.
             let key = state.entity_key(0, &format!("{i:018}"));
-            for a in 0..3 {
-                state.deliver(0, key, a, (i * 3 + a) as u32, 1_700_000_000_000);
-            }
+            let values = [0, 1, 2].map(|a| (a, (i * 3 + a) as u32));
+            state.deliver(0, key, &values, 1_700_000_000_000);
         }
         let entities = LIVE.load(Ordering::Relaxed) - before;
         for i in 0..n {

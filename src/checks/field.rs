@@ -5,7 +5,9 @@
 //! blank values (completeness failures are never also format failures).
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -40,7 +42,7 @@ fn today() -> NaiveDate {
 #[derive(Debug, Clone, Default)]
 pub struct FormatContext {
     pub divisions: Arc<DivisionTable>,
-    pub code_tables: BTreeMap<String, Arc<HashSet<String>>>,
+    pub code_tables: BTreeMap<String, Arc<FxHashSet<String>>>,
 }
 
 /// The JSON Schema format name a code table is registered under.
@@ -199,7 +201,8 @@ fn describe(kind: &ValidationErrorKind) -> String {
 pub fn is_blank(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.trim().is_empty(),
+        // Whitespace only: the first other character settles it.
+        Some(Value::String(s)) => s.chars().all(char::is_whitespace),
         Some(_) => false,
     }
 }

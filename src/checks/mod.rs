@@ -10,9 +10,11 @@ pub mod field;
 pub mod reference;
 pub mod rule;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use contract::{ContractFile, ExchangeFile, FieldSpec, FieldType, RuleSpec, ScoringFile};
 use error::{Collector, ContractErrors};
@@ -82,20 +84,56 @@ pub struct Dataset {
     pub max_age_ms: i64,
     pub max_silence_secs: u64,
     pub fields: Vec<Field>,
-    /// Field indexes sorted by name (records arrive as name-sorted maps).
-    pub by_name: Vec<usize>,
+    /// Field names in name order (records arrive as name-sorted maps).
+    pub by_name: SortedNames,
     pub record_id_field: usize,
     pub updated_at_field: usize,
     pub key_field: usize,
     pub rules: Vec<Rule>,
     pub cross_source: Vec<CrossSource>,
     pub checks: Vec<CheckDef>,
+    /// `checks[c].dimension`, packed: every outcome reads it, and one cache
+    /// line holds them all.
+    pub check_dimensions: Vec<Dimension>,
     /// `message.parse`: the payload is a JSON object.
     pub parse_check: CheckId,
     /// `<updated_at>.freshness`.
     pub freshness_check: CheckId,
     /// `<record_id>.unique`.
     pub unique_check: CheckId,
+}
+
+/// Field names in name order with their field indexes, packed in one buffer:
+/// the engine walks them for every record, so they should share a few cache
+/// lines rather than sit in one allocation each (measured: fewer L1 misses).
+#[derive(Debug, Default)]
+pub struct SortedNames {
+    text: String,
+    /// (end of the name in `text`, field index), in name order.
+    ends: Vec<(usize, usize)>,
+}
+
+impl SortedNames {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut sorted: Vec<(&str, usize)> = names.into_iter().zip(0..).collect();
+        sorted.sort();
+        let mut packed = Self::default();
+        for (name, i) in sorted {
+            packed.text.push_str(name);
+            packed.ends.push((packed.text.len(), i));
+        }
+        packed
+    }
+
+    /// (name, field index), in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, i)| {
+            let name = &self.text[start..end];
+            start = end;
+            (name, i)
+        })
+    }
 }
 
 impl Dataset {
@@ -143,7 +181,8 @@ pub struct Checks {
     pub time_zone: chrono_tz::Tz,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
-    topics: HashMap<String, usize>,
+    /// Fx: looked up for every message, and topic names come from contracts.
+    topics: FxHashMap<String, usize>,
 }
 
 impl Checks {
@@ -213,7 +252,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
 
     // Datasets are known by `<department>.<dataset>` before entities can point at them.
     let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
-    let mut topics: HashMap<String, usize> = HashMap::new();
+    let mut topics: FxHashMap<String, usize> = FxHashMap::default();
     for (i, (path, c)) in contracts.iter().enumerate() {
         let qualified = format!("{}.{}", c.department, c.dataset);
         if let Some(&other) = by_name.get(&qualified) {
@@ -348,7 +387,7 @@ fn unreachable_checks() -> Checks {
         reference_ttl_ms: 0,
         time_zone: chrono_tz::Asia::Shanghai,
         departments: Vec::new(),
-        topics: HashMap::new(),
+        topics: FxHashMap::default(),
     }
 }
 
@@ -889,17 +928,14 @@ fn compile_dataset(
         path: path.to_path_buf(),
         max_age_ms: i64::from(c.max_age_hours) * 3_600_000,
         max_silence_secs: u64::from(c.max_silence_minutes) * 60,
-        by_name: {
-            let mut order: Vec<usize> = (0..fields.len()).collect();
-            order.sort_by(|&a, &b| fields[a].name.cmp(&fields[b].name));
-            order
-        },
+        by_name: SortedNames::new(fields.iter().map(|f| f.name.as_str())),
         fields,
         record_id_field: record_id_field?,
         updated_at_field: updated_at_field?,
         key_field: key_field?,
         rules,
         cross_source,
+        check_dimensions: checks.iter().map(|c| c.dimension).collect(),
         checks,
         parse_check,
         freshness_check,

@@ -2,7 +2,9 @@
 //! `code` column first) and the division table the `cn-*` formats check
 //! against. Vendored in the project so operators update them with the standard.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -64,7 +66,7 @@ pub fn load(dir: &Path, divisions: &str, errors: &mut Collector) -> FormatContex
 }
 
 /// The codes of a CSV table whose header's first column is `code`.
-fn code_table(text: &str) -> Result<HashSet<String>, (usize, String)> {
+fn code_table(text: &str) -> Result<FxHashSet<String>, (usize, String)> {
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, header))
@@ -76,7 +78,8 @@ fn code_table(text: &str) -> Result<HashSet<String>, (usize, String)> {
             ));
         }
     }
-    let mut codes = HashSet::new();
+    // Fx: codes are public, short and looked up per record; no need for a DoS-resistant hash.
+    let mut codes = FxHashSet::default();
     for (i, line) in lines {
         if line.trim().is_empty() {
             continue;

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use cel::common::types::CelString;
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
 use serde_json::Value;
 
 use crate::formats::{date, date_time, resident_id};
@@ -201,16 +204,13 @@ impl RuleLogic {
                 program,
                 variables,
             } => {
-                let mut context = cel::Context::with_env(env.clone());
-                for (name, i) in variables {
-                    let Some(v) = values[*i] else {
-                        return RuleResult::NotApplicable;
-                    };
-                    match cel::to_value(v) {
-                        Ok(v) => context.add_variable_from_value(name.as_str(), v),
-                        Err(_) => return RuleResult::Fail("expression input has no CEL value"),
-                    }
+                if variables.iter().any(|(_, i)| values[*i].is_none()) {
+                    return RuleResult::NotApplicable;
                 }
+                // The record's values are lent to the expression, not copied into it.
+                let fields = Fields { variables, values };
+                let mut context = cel::Context::with_env(env.clone());
+                context.set_variable_resolver(&fields);
                 match program.execute(&context) {
                     Ok(cel::Value::Bool(true)) => RuleResult::Pass,
                     Ok(cel::Value::Bool(false)) => RuleResult::Fail("expression is false"),
@@ -222,10 +222,77 @@ impl RuleLogic {
     }
 }
 
+/// An expression's variables, resolved to the record's values on use.
+struct Fields<'a, 'v> {
+    variables: &'a [(String, usize)],
+    values: &'a [Option<&'v Value>],
+}
+
+impl VariableResolver for Fields<'_, '_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let &(_, i) = self.variables.iter().find(|(name, _)| name == variable)?;
+        let value: Box<dyn Val + 'b> = match self.values[i]? {
+            Value::String(s) => Box::new(CelString::from(s.as_str())),
+            // A value with no CEL form is left unresolved: the expression then fails.
+            other => cel::to_value(other).ok()?.try_into().ok()?,
+        };
+        Some(CowVal::Owned(value))
+    }
+}
+
 /// The calendar day of a date, or of a date-time as written (in its own offset).
 fn calendar_day(s: &str, kind: TimeKind) -> Option<chrono::NaiveDate> {
     match kind {
         TimeKind::Date => date::parse(s),
         TimeKind::DateTime => date_time::parse(s).map(|t| t.date_naive()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn mother_rule() -> RuleLogic {
+        let env = cel_env().unwrap();
+        let names = ["mother_id_number", "count"];
+        RuleLogic::expression(
+            &env,
+            "int(mother_id_number.substring(16, 17)) % 2 == 0 && count > 0",
+            |n| names.iter().position(|x| *x == n),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn expressions_read_string_and_number_fields() {
+        let rule = mother_rule();
+        let (even, odd, one, zero) = (
+            json!("11010519491231002X"),
+            json!("110105194912310031"),
+            json!(1),
+            json!(0),
+        );
+        // The ID's 17th character is 2 (even), then 3 (odd).
+        assert_eq!(rule.evaluate(&[Some(&even), Some(&one)]), RuleResult::Pass);
+        assert_eq!(
+            rule.evaluate(&[Some(&odd), Some(&one)]),
+            RuleResult::Fail("expression is false")
+        );
+        assert_eq!(
+            rule.evaluate(&[Some(&even), Some(&zero)]),
+            RuleResult::Fail("expression is false")
+        );
+        assert_eq!(
+            rule.evaluate(&[None, Some(&one)]),
+            RuleResult::NotApplicable
+        );
+        let text = json!("1");
+        assert_eq!(
+            rule.evaluate(&[Some(&even), Some(&text)]),
+            RuleResult::Fail("expression could not be evaluated"),
+            "comparing a string with an int is an error in CEL"
+        );
     }
 }

@@ -46,7 +46,7 @@ impl RecordOutcome {
     }
 
     fn mark(&mut self, ds: &Dataset, check: CheckId, passed: bool) {
-        let d = ds.checks[check].dimension as usize;
+        let d = ds.check_dimensions[check] as usize;
         self.dimensions[d] = Some(self.dimensions[d].unwrap_or(true) && passed);
         self.applied |= 1u128 << check;
     }
@@ -56,6 +56,10 @@ impl RecordOutcome {
     }
 
     /// The check's dimension fails when any of its checks fails.
+    // Cold: most records pass, and keeping failure paths out of line keeps the
+    // engine's hot code small (measured: fewer instruction-cache misses).
+    #[cold]
+    #[inline(never)]
     pub fn fail(&mut self, ds: &Dataset, check: CheckId, reason: impl Into<Cow<'static, str>>) {
         self.mark(ds, check, false);
         self.failures.push(Failure {

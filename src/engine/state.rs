@@ -32,6 +32,13 @@ pub struct Reference {
     pub known: u8,
 }
 
+impl Reference {
+    /// The value hash of an attribute, if it has been delivered.
+    pub fn value(&self, attribute: usize) -> Option<u32> {
+        (self.known & (1 << attribute) != 0).then(|| self.values[attribute])
+    }
+}
+
 /// Keys are already uniform keyed hashes: the maps need no second strong hash.
 type Map<V> = DashMap<Hash128, V, FxBuildHasher>;
 
@@ -141,44 +148,53 @@ impl State {
         }
     }
 
-    fn hasher(&self, domain: u8, index: u16) -> SipHasher24 {
+    /// SipHash of `domain`, `index` and `bytes`, as one stream: one `write`
+    /// instead of three, since the hasher buffers every call's tail.
+    fn hash(&self, domain: u8, index: u16, bytes: &[u8]) -> Hash128 {
         let mut h = SipHasher24::new_with_key(&self.key);
-        h.write(&[domain]);
-        h.write(&index.to_le_bytes());
-        h
+        let [i0, i1] = index.to_le_bytes();
+        let mut buf = [0u8; 64];
+        if let Some(tail) = buf.get_mut(3..3 + bytes.len()) {
+            tail.copy_from_slice(bytes);
+            buf[..3].copy_from_slice(&[domain, i0, i1]);
+            h.write(&buf[..3 + bytes.len()]);
+        } else {
+            h.write(&[domain, i0, i1]);
+            h.write(bytes);
+        }
+        let r = h.finish128();
+        [r.h1, r.h2]
     }
 
     /// The hash of an entity key, separated by entity type.
     pub fn entity_key(&self, entity: usize, key: &str) -> Hash128 {
-        let mut h = self.hasher(b'k', entity as u16);
-        h.write(key.as_bytes());
-        first_u128(&h)
+        self.hash(b'k', entity as u16, key.as_bytes())
     }
 
     /// The hash of a normalized attribute value.
     pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u32 {
-        let mut h = self.hasher(b'v', (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16);
-        h.write(value.as_bytes());
-        first_u128(&h)[0] as u32
+        let index = (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16;
+        self.hash(b'v', index, value.as_bytes())[0] as u32
     }
 
     /// The hash of a record id within a dataset.
     pub fn record_key(&self, dataset: usize, record_id: &str) -> Hash128 {
-        let mut h = self.hasher(b'r', dataset as u16);
-        h.write(record_id.as_bytes());
-        first_u128(&h)
+        self.hash(b'r', dataset as u16, record_id.as_bytes())
     }
 
-    /// Records an authoritative value.
-    pub fn deliver(&self, entity: usize, key: Hash128, attribute: usize, value: u32, at_ms: i64) {
+    /// Records the authoritative values one record delivered for an entity
+    /// (`values`: attribute, value hash), in one visit to its entry.
+    pub fn deliver(&self, entity: usize, key: Hash128, values: &[(usize, u32)], at_ms: i64) {
         let at = secs(at_ms);
         let mut r = self.references[entity].entry(key).or_insert(Reference {
             values: [0; MAX_ENTITY_ATTRIBUTES],
             updated_secs: at,
             known: 0,
         });
-        r.values[attribute] = value;
-        r.known |= 1 << attribute;
+        for &(attribute, value) in values {
+            r.values[attribute] = value;
+            r.known |= 1 << attribute;
+        }
         r.updated_secs = r.updated_secs.max(at);
         drop(r);
         self.changed(|c| {
@@ -186,10 +202,9 @@ impl State {
         });
     }
 
-    /// The authoritative value's hash, if one has been delivered.
-    pub fn reference(&self, entity: usize, key: Hash128, attribute: usize) -> Option<u32> {
-        let r = self.references[entity].get(&key)?;
-        (r.known & (1 << attribute) != 0).then(|| r.values[attribute])
+    /// The authoritative values known for an entity.
+    pub fn reference(&self, entity: usize, key: Hash128) -> Option<Reference> {
+        self.references[entity].get(&key).map(|r| *r)
     }
 
     /// Notes a delivery of a record id at `at_ms`; true when it was already
@@ -242,11 +257,6 @@ impl State {
     }
 }
 
-fn first_u128(h: &SipHasher24) -> Hash128 {
-    let r = h.finish128();
-    [r.h1, r.h2]
-}
-
 /// Epoch seconds in 32 bits (good until 2106); earlier times clamp to 0.
 fn secs(ms: i64) -> u32 {
     (ms.div_euclid(1000)).clamp(0, i64::from(u32::MAX)) as u32
@@ -267,15 +277,32 @@ mod tests {
     }
 
     #[test]
+    fn one_write_hashes_as_the_stream_of_its_parts() {
+        let s = State::new(b"k", 1);
+        let long = "x".repeat(100);
+        for text in ["", "110101199003078515", long.as_str()] {
+            let mut h = SipHasher24::new_with_key(&s.key);
+            h.write(b"k");
+            h.write(&7u16.to_le_bytes());
+            h.write(text.as_bytes());
+            let r = h.finish128();
+            assert_eq!(s.entity_key(7, text), [r.h1, r.h2], "{text}");
+        }
+    }
+
+    #[test]
     fn references_keep_the_latest_value_per_attribute() {
         let s = State::new(b"k", 1);
         let key = s.entity_key(0, "id");
-        assert_eq!(s.reference(0, key, 0), None);
-        s.deliver(0, key, 0, 7, 1_000);
-        s.deliver(0, key, 0, 8, 2_000);
+        assert_eq!(s.reference(0, key), None);
+        s.deliver(0, key, &[(0, 7), (2, 3)], 1_000);
+        s.deliver(0, key, &[(0, 8)], 2_000);
         assert_eq!(std::mem::size_of::<(Hash128, Reference)>(), 40);
-        assert_eq!(s.reference(0, key, 0), Some(8));
-        assert_eq!(s.reference(0, key, 1), None);
+        let r = s.reference(0, key).unwrap();
+        assert_eq!(r.value(0), Some(8));
+        assert_eq!(r.value(1), None);
+        assert_eq!(r.value(2), Some(3), "kept from the earlier delivery");
+        assert_eq!(r.updated_secs, 2);
     }
 
     #[test]
@@ -295,7 +322,7 @@ mod tests {
         let mut s = State::new(b"k", 2);
         s.track_changes();
         let key = s.entity_key(1, "a");
-        s.deliver(1, key, 2, 9, 5_000);
+        s.deliver(1, key, &[(2, 9)], 5_000);
         let r = s.record_key(0, "r");
         s.seen_before(r, 7_000, 1);
         let rows = s.take_changes();
@@ -313,7 +340,7 @@ mod tests {
 
         let restored = State::new(b"k", 2);
         restored.restore(&rows.references, &rows.seen);
-        assert_eq!(restored.reference(1, key, 2), Some(9));
+        assert_eq!(restored.reference(1, key).and_then(|r| r.value(2)), Some(9));
         assert!(restored.seen_before(r, 7_000, 1));
         assert!(restored.take_changes().seen.is_empty(), "untracked");
     }
@@ -324,7 +351,7 @@ mod tests {
         let day = 86_400_000;
         s.seen_before(s.record_key(0, "old"), 0, 7 * day);
         s.seen_before(s.record_key(0, "new"), 10 * day, 7 * day);
-        s.deliver(0, s.entity_key(0, "a"), 0, 1, 0);
+        s.deliver(0, s.entity_key(0, "a"), &[(0, 1)], 0);
         s.expire(10 * day, 7 * day, 5 * day);
         assert_eq!(s.seen_count(), 1);
         assert_eq!(s.reference_counts(), vec![0]);

@@ -1,5 +1,7 @@
 //! `date-time`: RFC 3339 timestamp with a mandatory offset.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 /// Parses an RFC 3339 `date-time` (section 5.6): `YYYY-MM-DDThh:mm:ss[.frac]`
@@ -11,6 +13,24 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 /// we keep a leap second only where one can occur (section 5.7): 23:59:60
 /// UTC on the last day of a month.
 pub fn parse(s: &str) -> Option<DateTime<FixedOffset>> {
+    // A record's `updated_at` is parsed by its format check, its freshness and
+    // its date-order rule in turn: remember the last answer.
+    LAST.with_borrow_mut(|(text, parsed)| {
+        if text != s {
+            *parsed = parse_uncached(s);
+            text.clear();
+            text.push_str(s);
+        }
+        *parsed
+    })
+}
+
+thread_local! {
+    static LAST: RefCell<(String, Option<DateTime<FixedOffset>>)> =
+        const { RefCell::new((String::new(), None)) };
+}
+
+fn parse_uncached(s: &str) -> Option<DateTime<FixedOffset>> {
     let b = s.as_bytes();
     // The grammar is pure ASCII, which also rules out U+2212.
     if !matches!(b.get(10), Some(b'T' | b't')) || !b.is_ascii() {
@@ -141,6 +161,17 @@ mod tests {
             s in "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})"
         ) {
             prop_assert!(!is_valid(&s));
+        }
+
+        #[test]
+        fn remembered_answers_are_the_answers(
+            texts in proptest::collection::vec(
+                "(2024-06-01T08:30:0[0-9](Z|\\+08:00)|2024-13-01T00:00:00Z|x)", 1..8)
+        ) {
+            // Interleaved repeats exercise the memo's hits and misses alike.
+            for s in texts.iter().chain(texts.iter().rev()) {
+                prop_assert_eq!(parse(s), parse_uncached(s), "{}", s);
+            }
         }
 
         #[test]
