@@ -18,9 +18,7 @@ use dqmon::simulate::SimMessage;
 const RECORDS: usize = 20_000;
 
 fn mix() -> Vec<SimMessage> {
-    let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv").unwrap();
-    let divisions = dqmon::formats::DivisionTable::from_csv(&text).unwrap();
-    dqmon::simulate::benchmark_mix(&divisions, RECORDS)
+    dqmon::simulate::benchmark_mix(Path::new("checks"), RECORDS).unwrap()
 }
 
 fn compile(c: &mut Criterion) {

@@ -19,9 +19,8 @@ fn main() -> anyhow::Result<()> {
         Some(n) => n.parse()?,
         None => 40,
     };
-    let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv")?;
-    let divisions = dqmon::formats::DivisionTable::from_csv(&text).map_err(anyhow::Error::msg)?;
-    let messages = dqmon::simulate::benchmark_mix(&divisions, RECORDS);
+    let messages =
+        dqmon::simulate::benchmark_mix(Path::new("checks"), RECORDS).map_err(anyhow::Error::msg)?;
     let checks = Arc::new(dqmon::checks::load(Path::new("checks"))?);
 
     let mut ratios = Vec::with_capacity(rounds);

@@ -52,9 +52,15 @@ impl SimMessage {
 
 /// The engine benchmarks' workload: `records` messages of the default mix of
 /// the six datasets (about 5 % defective), one every 50 ms from
-/// 2026-06-15T10:00:00+08:00.
-pub fn benchmark_mix(divisions: &DivisionTable, records: usize) -> Vec<SimMessage> {
-    Simulator::new(SimConfig::default(), divisions).batch(records, 1_781_488_800_000, 50)
+/// 2026-06-15T10:00:00+08:00, drawn from the division table in `checks_dir`.
+pub fn benchmark_mix(
+    checks_dir: &std::path::Path,
+    records: usize,
+) -> Result<Vec<SimMessage>, String> {
+    let path = checks_dir.join("reference/gb2260-divisions.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let divisions = DivisionTable::from_csv(&text)?;
+    Ok(Simulator::new(SimConfig::default(), &divisions).batch(records, 1_781_488_800_000, 50))
 }
 
 #[derive(Debug, Clone)]

@@ -6,12 +6,11 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use rustc_hash::FxHashSet;
 use serde_json::{Map, Value, json};
 
 use super::contract::{FieldSpec, FieldType};

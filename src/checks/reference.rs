@@ -3,10 +3,10 @@
 //! against. Vendored in the project so operators update them with the standard.
 
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashSet;
 use std::path::Path;
 use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
 
 use super::error::Collector;
 use super::field::FormatContext;

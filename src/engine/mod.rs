@@ -320,8 +320,13 @@ impl Engine {
 /// ASCII and CJK unified ideographs, most names on this bus, are their own NFKC
 /// form; checking that is cheaper than the general quick check.
 fn is_stable_under_nfkc(s: &str) -> bool {
-    s.chars()
-        .all(|c| (c as u32) < 0xA0 || ('\u{4E00}'..='\u{9FFF}').contains(&c))
+    s.chars().all(is_nfkc_stable)
+}
+
+/// Neither changed by NFKC nor composing with a neighbour: code points below
+/// U+00A0 (ASCII and control characters) and CJK unified ideographs.
+fn is_nfkc_stable(c: char) -> bool {
+    (c as u32) < 0xA0 || ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
 /// NFKC of text made of ASCII, CJK unified ideographs, full-width ASCII forms
@@ -334,7 +339,7 @@ fn fullwidth_nfkc(s: &str, out: &mut String) -> bool {
         let mapped = match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
             '\u{3000}' => Some(' '),
-            c if (c as u32) < 0xA0 || ('\u{4E00}'..='\u{9FFF}').contains(&c) => Some(c),
+            c if is_nfkc_stable(c) => Some(c),
             _ => None,
         };
         match mapped {
