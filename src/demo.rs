@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use crate::formats::DivisionTable;
 use crate::publish::{Pace, publish};
 use crate::service::{Service, termination};
 use crate::simulate::{SimConfig, Simulator};
@@ -102,9 +101,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let service = Service::start(&config).await?;
     let address = service.http_address;
 
-    let divisions = std::fs::read_to_string(opts.checks_dir.join("reference/gb2260-divisions.csv"))
-        .context("reading the division table")?;
-    let divisions = DivisionTable::from_csv(&divisions).map_err(|e| anyhow::anyhow!(e))?;
+    let divisions = crate::simulate::divisions(&opts.checks_dir).map_err(anyhow::Error::msg)?;
     let mut sim = Simulator::new(
         SimConfig {
             seed: opts.seed,

@@ -278,11 +278,7 @@ async fn simulate(
     checks: PathBuf,
     properties: Vec<(String, String)>,
 ) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let text = std::fs::read_to_string(checks.join("reference/gb2260-divisions.csv"))
-        .context("reading the division table")?;
-    let divisions =
-        dqmon::formats::DivisionTable::from_csv(&text).map_err(|e| anyhow::anyhow!(e))?;
+    let divisions = dqmon::simulate::divisions(&checks).map_err(anyhow::Error::msg)?;
     let mut sim = dqmon::simulate::Simulator::new(
         dqmon::simulate::SimConfig {
             seed,

@@ -57,10 +57,16 @@ pub fn benchmark_mix(
     checks_dir: &std::path::Path,
     records: usize,
 ) -> Result<Vec<SimMessage>, String> {
+    let divisions = divisions(checks_dir)?;
+    Ok(Simulator::new(SimConfig::default(), &divisions).batch(records, 1_781_488_800_000, 50))
+}
+
+/// The division table of a checks folder, which the simulator draws its
+/// addresses and ID numbers from.
+pub fn divisions(checks_dir: &std::path::Path) -> Result<DivisionTable, String> {
     let path = checks_dir.join("reference/gb2260-divisions.csv");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let divisions = DivisionTable::from_csv(&text)?;
-    Ok(Simulator::new(SimConfig::default(), &divisions).batch(records, 1_781_488_800_000, 50))
+    DivisionTable::from_csv(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[derive(Debug, Clone)]

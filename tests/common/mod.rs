@@ -56,8 +56,7 @@ pub fn checks() -> Arc<Checks> {
 
 /// `count` simulated messages from `start_ms`, split into the publication phases.
 pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<Vec<SimMessage>> {
-    let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv").unwrap();
-    let divisions = dqmon::formats::DivisionTable::from_csv(&text).unwrap();
+    let divisions = dqmon::simulate::divisions(Path::new("checks")).unwrap();
     let mut sim = Simulator::new(
         SimConfig {
             seed,
