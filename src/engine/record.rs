@@ -78,7 +78,9 @@ impl<'de> Visitor<'de> for Object<'_> {
             match slot {
                 // A later duplicate replaces the earlier value, as in `Value`.
                 Some(i) => self.values[i] = Some(map.next_value()?),
-                None => map.next_value::<Skip>().map(drop)?,
+                None => {
+                    map.next_value::<Skip>()?;
+                }
             }
         }
         Ok(())
