@@ -25,12 +25,12 @@ fn mix() -> Vec<SimMessage> {
 
 fn compile(c: &mut Criterion) {
     c.bench_function("compile/load_checks", |b| {
-        b.iter(|| dqmon::checks::load(black_box(Path::new("checks"))).unwrap())
+        b.iter(|| dqmon::catalog::load(black_box(Path::new("checks"))).unwrap())
     });
 }
 
 fn records(c: &mut Criterion) {
-    let checks = Arc::new(dqmon::checks::load(Path::new("checks")).unwrap());
+    let checks = Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap());
     let messages = mix();
     let mut group = c.benchmark_group("records");
     group.throughput(Throughput::Elements(messages.len() as u64));
@@ -59,7 +59,7 @@ fn records(c: &mut Criterion) {
             || Engine::new(checks.clone(), b"bench"),
             |engine| {
                 for m in &messages {
-                    black_box(engine.evaluate(&m.as_message()));
+                    black_box(engine.evaluate(&m.as_message(), checks.day_of(m.timestamp_ms)));
                 }
                 engine
             },

@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     };
     let messages =
         dqmon::simulate::benchmark_mix(Path::new("checks"), RECORDS).map_err(anyhow::Error::msg)?;
-    let checks = Arc::new(dqmon::checks::load(Path::new("checks"))?);
+    let checks = Arc::new(dqmon::catalog::load(Path::new("checks"))?);
 
     let (mut ratios, mut own_parse_shares) = (Vec::new(), Vec::new());
     let mut best = [f64::MAX; 3];
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
         let engine = Engine::new(checks.clone(), b"bench");
         let start = Instant::now();
         for m in &messages {
-            black_box(engine.evaluate(&m.as_message()));
+            black_box(engine.evaluate(&m.as_message(), checks.day_of(m.timestamp_ms)));
         }
         let eval = start.elapsed().as_secs_f64();
         drop(engine);

@@ -12,10 +12,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dqmon::config::{
+use dqmon::service::Service;
+use dqmon::service::config::{
     Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use dqmon::service::Service;
 use dqmon::simulate::{SimConfig, Simulator};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let checks_dir = dir.path().join("checks");
     common::copy_dir(std::path::Path::new("checks"), &checks_dir, &prefix);
-    let checks = Arc::new(dqmon::checks::load(&checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let checks = Arc::new(dqmon::catalog::load(&checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
     let topics = checks.topics();
     let admin: AdminClient<_> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)

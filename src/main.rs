@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use dqmon::checks;
+use dqmon::catalog;
 use dqmon::engine::Engine;
 
 #[derive(Parser)]
@@ -70,7 +70,7 @@ enum Command {
         #[arg(long)]
         department: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
-        format: dqmon::scores_table::Format,
+        format: dqmon::cli::scores::Format,
         /// Worst checks listed per department in the table.
         #[arg(long, default_value_t = 3)]
         worst: usize,
@@ -158,7 +158,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { checks } => match checks::load(&checks) {
+        Command::Validate { checks } => match catalog::load(&checks) {
             Ok(c) => {
                 println!(
                     "{}: {} contracts, {} departments, {} entities, {} checks: ok",
@@ -182,7 +182,7 @@ fn main() -> ExitCode {
             output,
             violations,
         } => {
-            let loaded = match checks::load(&checks) {
+            let loaded = match catalog::load(&checks) {
                 Ok(c) => Arc::new(c),
                 Err(errors) => {
                     eprintln!("{errors}");
@@ -192,7 +192,7 @@ fn main() -> ExitCode {
             // Results do not depend on the key; a fresh one keeps nothing linkable.
             let secret: [u8; 32] = rand::random();
             let engine = Engine::new(loaded, &secret);
-            match dqmon::eval::run(&engine, &input, output.as_deref(), violations.as_deref()) {
+            match dqmon::cli::eval::run(&engine, &input, output.as_deref(), violations.as_deref()) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("{e}");
@@ -209,8 +209,8 @@ fn main() -> ExitCode {
             department,
             format,
             worst,
-        } => report(dqmon::scores_table::run(
-            &dqmon::scores_table::ScoresOptions {
+        } => report(dqmon::cli::scores::run(
+            &dqmon::cli::scores::ScoresOptions {
                 checks_dir: checks,
                 store,
                 period,
@@ -222,7 +222,7 @@ fn main() -> ExitCode {
             },
         )),
         Command::Run { config } => {
-            let config = match dqmon::config::Config::load(Some(&config)) {
+            let config = match dqmon::service::config::Config::load(Some(&config)) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{}: {e}", config.display());
@@ -241,7 +241,7 @@ fn main() -> ExitCode {
             store,
             token,
         } => report(
-            runtime().block_on(dqmon::demo::run(dqmon::demo::DemoOptions {
+            runtime().block_on(dqmon::cli::demo::run(dqmon::cli::demo::DemoOptions {
                 checks_dir: checks,
                 duration: duration.map(std::time::Duration::from_secs),
                 rate,

@@ -38,8 +38,8 @@ pub struct SimMessage {
 
 impl SimMessage {
     /// The message as the engine receives it (partition and offset do not matter to it).
-    pub fn as_message(&self) -> crate::message::Message<'_> {
-        crate::message::Message {
+    pub fn as_message(&self) -> crate::model::Message<'_> {
+        crate::model::Message {
             topic: &self.topic,
             partition: 0,
             offset: 0,

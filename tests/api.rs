@@ -10,12 +10,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::NaiveDate;
-use dqmon::api::{ApiConfig, ApiState, routes};
-use dqmon::checks::Checks;
-use dqmon::dimension::Dimension;
-use dqmon::scorecard::pages;
+use dqmon::catalog::Checks;
+use dqmon::model::Dimension;
+use dqmon::model::{Counts, Violation};
+use dqmon::store::Checkpoint;
 use dqmon::store::sqlite::SqliteStore;
-use dqmon::store::{Checkpoint, DayCounts, ReferenceRow, SeenRow, Store, StoreError, ViolationRow};
+use dqmon::store::{CheckpointStore as _, DayCounts, ScoreStore, StoreError};
+use dqmon::web::api::{ApiConfig, ApiState, routes};
+use dqmon::web::scorecard::pages;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -25,7 +27,7 @@ const HEALTH: &str = "health-token-00000000001";
 const VIOLATIONS_MAX: usize = 4;
 
 fn checks() -> Arc<Checks> {
-    Arc::new(dqmon::checks::load(Path::new("checks")).unwrap())
+    Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap())
 }
 
 fn config() -> ApiConfig {
@@ -63,26 +65,26 @@ fn counts(
     failing: &[(Dimension, [u64; 2])],
 ) -> DayCounts {
     let mut c = DayCounts::new(day(on), department, dataset);
-    c.records = records;
-    c.malformed = malformed;
-    c.dimensions = dimensions;
-    c.checks = failing
+    c.counts.records = records;
+    c.counts.malformed = malformed;
+    c.counts.dimensions = dimensions.map(Counts::from);
+    c.counts.checks = failing
         .iter()
-        .map(|(d, pf)| (check_id(checks, dataset, *d), *pf))
+        .map(|(d, pf)| (check_id(checks, dataset, *d), (*pf).into()))
         .collect();
     c
 }
 
-fn violation(offset: i64, department: &str, dataset: &str, reason: &str) -> ViolationRow {
-    ViolationRow {
+fn violation(offset: i64, department: &str, dataset: &str, reason: &str) -> Violation {
+    Violation {
         topic: format!("exchange.{department}.{dataset}"),
         partition: 0,
         offset,
-        timestamp_ms: 1_780_000_000_000 + offset,
+        timestamp: 1_780_000_000_000 + offset,
         record_id: Some(format!("r-{offset}")),
         department: department.into(),
         dataset: dataset.into(),
-        dimension: "format".into(),
+        dimension: Dimension::Format,
         check: "division_code.format".into(),
         field: Some("division_code".into()),
         reason: reason.into(),
@@ -271,7 +273,7 @@ async fn scores(uri: &str, token: &str) -> Value {
 }
 
 fn expected_score(checks: &Checks, dims: [[u64; 2]; 5]) -> f64 {
-    dqmon::score::score(&dims, &checks.weights).unwrap()
+    dqmon::tally::score(&dims.map(Counts::from), &checks.weights).unwrap()
 }
 
 // ---------------------------------------------------------------- scores
@@ -414,7 +416,7 @@ async fn worst_checks_and_datasets() {
 #[tokio::test]
 async fn scores_json_round_trips_through_the_public_type() {
     let v = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
-    let typed: dqmon::api::Scores = serde_json::from_value(v.clone()).unwrap();
+    let typed: dqmon::tally::Scores = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(serde_json::to_value(&typed).unwrap(), v);
     assert_eq!(typed.departments.len(), 6);
 }
@@ -721,19 +723,7 @@ async fn openapi_lists_the_four_paths() {
 /// A store whose every read fails with a message that must not reach clients.
 struct Broken;
 
-impl Store for Broken {
-    fn commit(&self, _: &Checkpoint) -> Result<(), StoreError> {
-        Err(StoreError::Backend("disk I/O at /secret/path".into()))
-    }
-    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
-        Err(StoreError::Backend("disk I/O at /secret/path".into()))
-    }
-    fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
-        Err(StoreError::Backend("disk I/O at /secret/path".into()))
-    }
-    fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
-        Err(StoreError::Backend("disk I/O at /secret/path".into()))
-    }
+impl ScoreStore for Broken {
     fn counts(
         &self,
         _: NaiveDate,
@@ -742,19 +732,7 @@ impl Store for Broken {
     ) -> Result<Vec<DayCounts>, StoreError> {
         Err(StoreError::Backend("disk I/O at /secret/path".into()))
     }
-    fn daily_counts(
-        &self,
-        _: NaiveDate,
-        _: NaiveDate,
-        _: Option<&str>,
-    ) -> Result<Vec<DayCounts>, StoreError> {
-        Err(StoreError::Backend("disk I/O at /secret/path".into()))
-    }
-    fn recent_violations(
-        &self,
-        _: Option<&str>,
-        _: usize,
-    ) -> Result<Vec<ViolationRow>, StoreError> {
+    fn recent_violations(&self, _: Option<&str>, _: usize) -> Result<Vec<Violation>, StoreError> {
         Err(StoreError::Backend("disk I/O at /secret/path".into()))
     }
 }

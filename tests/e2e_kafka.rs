@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use common::crash::{self, sigterm, start_dqmon};
 use common::*;
-use dqmon::checks::Checks;
-use dqmon::config::{
+use dqmon::catalog::Checks;
+use dqmon::service::Service;
+use dqmon::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use dqmon::service::Service;
 use dqmon::simulate::SimMessage;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -49,7 +49,7 @@ fn isolated() -> Isolated {
     let dir = tempfile::tempdir().unwrap();
     let checks_dir = dir.path().join("checks");
     copy_dir(Path::new("checks"), &checks_dir, &prefix);
-    let checks = Arc::new(dqmon::checks::load(&checks_dir).unwrap());
+    let checks = Arc::new(dqmon::catalog::load(&checks_dir).unwrap());
     create_topics(&checks.topics());
     Isolated {
         _dir: dir,
@@ -281,7 +281,7 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
     let got: BTreeSet<(String, i32, i64, String)> = events
         .iter()
         .map(|e| {
-            let v: dqmon::violation::Violation =
+            let v: dqmon::model::Violation =
                 serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
             (v.topic, v.partition, v.offset, v.check)
         })
@@ -324,11 +324,9 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 /// Violations of dimensions that need no memory of earlier records: they do
 /// not depend on the order in which dqmon interleaves the topics (all are
 /// published at once here, unlike the phased tests).
-fn stateless(v: &dqmon::violation::Violation) -> bool {
-    matches!(
-        v.dimension.as_str(),
-        "completeness" | "format" | "freshness"
-    )
+fn stateless(v: &dqmon::model::Violation) -> bool {
+    use dqmon::model::Dimension::*;
+    matches!(v.dimension, Completeness | Format | Freshness)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,7 +389,7 @@ async fn sigterm_halfway_and_restart_skips_no_message() {
     let mut seen: BTreeMap<(String, i32, i64, String), u32> = BTreeMap::new();
     let mut got = BTreeSet::new();
     for e in &events {
-        let v: dqmon::violation::Violation =
+        let v: dqmon::model::Violation =
             serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
         *seen
             .entry((v.topic.clone(), v.partition, v.offset, v.check.clone()))

@@ -10,17 +10,17 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
+use dqmon::cli::eval::evaluate_lines;
 use dqmon::engine::Engine;
-use dqmon::eval::evaluate_lines;
-use dqmon::report::Report;
-use dqmon::violation::Violation;
+use dqmon::model::Violation;
+use dqmon::tally::Report;
 
 const INPUT: &str = "tests/golden/input.jsonl";
 const EXPECTED_VIOLATIONS: &str = "tests/golden/expected_violations.jsonl";
 const EXPECTED_REPORT: &str = "tests/golden/expected_report.json";
 
 fn run(secret: &[u8]) -> (Report, Vec<Violation>) {
-    let checks = Arc::new(dqmon::checks::load(Path::new("checks")).expect("shipped checks load"));
+    let checks = Arc::new(dqmon::catalog::load(Path::new("checks")).expect("shipped checks load"));
     let engine = Engine::new(checks.clone(), secret);
     let file = std::fs::File::open(INPUT).unwrap();
     let mut violations = Vec::new();

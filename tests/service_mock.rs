@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::*;
-use dqmon::config::{
+use dqmon::service::Service;
+use dqmon::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use dqmon::service::Service;
-use dqmon::store::Store as _;
+use dqmon::store::CheckpointStore as _;
 use rdkafka::mocking::MockCluster;
 
 /// 2026-06-15T10:00:00+08:00
@@ -20,7 +20,7 @@ const START_MS: i64 = 1_781_488_800_000;
 
 /// A mock cluster with the exchange's topics (three partitions each) and the outputs.
 fn mock_bus(
-    checks: &dqmon::checks::Checks,
+    checks: &dqmon::catalog::Checks,
 ) -> (
     MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
     String,
@@ -178,7 +178,7 @@ async fn counts_violations_and_dead_letters_equal_eval() {
         .offsets()
         .unwrap()
         .into_iter()
-        .map(|(t, p, o)| ((t, p), o))
+        .map(|p| ((p.topic, p.partition), p.offset))
         .collect();
     assert_eq!(
         stored, ends,
@@ -195,7 +195,7 @@ async fn counts_violations_and_dead_letters_equal_eval() {
     let got: BTreeSet<(String, i32, i64, String)> = events
         .iter()
         .map(|e| {
-            let v: dqmon::violation::Violation =
+            let v: dqmon::model::Violation =
                 serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
             assert_eq!(e.key.as_deref(), Some(v.department.as_bytes()));
             (v.topic, v.partition, v.offset, v.check)

@@ -25,7 +25,7 @@ fn shipped_contracts_validate() {
         "{stdout}"
     );
 
-    let checks = dqmon::checks::load(Path::new("checks")).unwrap();
+    let checks = dqmon::catalog::load(Path::new("checks")).unwrap();
     let names: Vec<String> = checks.datasets.iter().map(|d| d.qualified_name()).collect();
     assert_eq!(
         names,
@@ -138,7 +138,7 @@ fn broken_contracts_report_every_problem_at_once() {
 
 #[test]
 fn a_missing_folder_is_an_error_not_a_panic() {
-    let err = dqmon::checks::load(Path::new("no/such/folder")).unwrap_err();
+    let err = dqmon::catalog::load(Path::new("no/such/folder")).unwrap_err();
     assert_eq!(err.0.len(), 1);
     assert!(err.to_string().contains("not a directory"));
 }

@@ -5,30 +5,29 @@
 pub mod outcome;
 pub mod record;
 pub mod state;
+pub mod violations;
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use serde_json::Value;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 pub use outcome::{Failure, RecordOutcome};
-pub use state::State;
+pub use state::{Expiry, State};
+pub use violations::violations;
 
-use crate::checks::field::{is_blank, with_today};
-use crate::checks::rule::RuleResult;
-use crate::checks::{Checks, Dataset, MAX_ENTITY_ATTRIBUTES};
+use crate::catalog::field::is_blank;
+use crate::catalog::rule::RuleResult;
+use crate::catalog::{Checks, Dataset, MAX_ENTITY_ATTRIBUTES};
 use crate::formats::date_time;
-use crate::message::Message;
+use crate::model::Message;
 
 thread_local! {
     /// A buffer for NFKC forms, reused so comparing values allocates nothing.
     static NORMALIZED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    /// The last day `day_of` computed, with its bounds in epoch milliseconds.
-    static DAY: Cell<Option<(chrono_tz::Tz, i64, i64, NaiveDate)>> = const { Cell::new(None) };
 }
 
 /// Expiry runs after this many records (a deterministic cadence keeps replays exact).
@@ -68,11 +67,7 @@ impl Engine {
 
     /// Restores the state a checkpoint saved; the watermark resumes from the
     /// newest remembered record id.
-    pub fn restore(
-        &self,
-        references: &[crate::store::ReferenceRow],
-        seen: &[crate::store::SeenRow],
-    ) {
+    pub fn restore(&self, references: &[state::ReferenceRow], seen: &[state::SeenRow]) {
         self.state.restore(references, seen);
         if let Some(latest) = self.state.latest_seen_ms() {
             self.watermark_ms.fetch_max(latest, Ordering::Relaxed);
@@ -88,15 +83,14 @@ impl Engine {
     }
 
     /// Evaluates one message; `None` when no contract claims its topic.
-    pub fn evaluate(&self, msg: &Message<'_>) -> Option<RecordOutcome> {
+    /// `today` is the message's calendar day ([`Checks::day_of`] its
+    /// timestamp): message time is the clock, never the wall's.
+    pub fn evaluate(&self, msg: &Message<'_>, today: NaiveDate) -> Option<RecordOutcome> {
         let ds = self.checks.dataset_for_topic(msg.topic)?;
         self.watermark_ms
             .fetch_max(msg.timestamp_ms, Ordering::Relaxed);
         let outcome = match record::parse(&ds.by_name, msg.payload) {
-            Ok(values) => {
-                let today = self.day_of(msg.timestamp_ms);
-                with_today(today, || self.evaluate_record(ds, msg, &values))
-            }
+            Ok(values) => self.evaluate_record(ds, msg, &values, today),
             Err(reason) => {
                 let mut out = RecordOutcome::new(ds.index);
                 out.malformed = true;
@@ -114,7 +108,7 @@ impl Engine {
 
     /// Forgets what is too old to matter any more; returns the cut-offs (see
     /// [`State::expire`]), or `None` before any message.
-    pub fn expire(&self) -> Option<(i64, u32)> {
+    pub fn expire(&self) -> Option<Expiry> {
         let c = &self.checks;
         let watermark = self.watermark_ms.load(Ordering::Relaxed);
         (watermark != i64::MIN).then(|| {
@@ -123,36 +117,12 @@ impl Engine {
         })
     }
 
-    /// The calendar day of a message time in the exchange's time zone.
-    pub fn day_of(&self, timestamp_ms: i64) -> NaiveDate {
-        let tz = self.checks.time_zone;
-        // Messages arrive in time order, mostly within one day: remember its bounds.
-        if let Some((cached, start, end, day)) = DAY.with(Cell::get)
-            && cached == tz
-            && (start..end).contains(&timestamp_ms)
-        {
-            return day;
-        }
-        let day = match tz.timestamp_millis_opt(timestamp_ms) {
-            chrono::LocalResult::Single(t) => t.date_naive(),
-            _ => return chrono::DateTime::UNIX_EPOCH.date_naive(),
-        };
-        let start_of = |d: NaiveDate| {
-            tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-                .earliest()
-                .map(|t| t.timestamp_millis())
-        };
-        if let (Some(start), Some(end)) = (start_of(day), day.succ_opt().and_then(start_of)) {
-            DAY.with(|c| c.set(Some((tz, start, end, day))));
-        }
-        day
-    }
-
     fn evaluate_record(
         &self,
         ds: &Dataset,
         msg: &Message<'_>,
         values: &[Option<Value>],
+        today: NaiveDate,
     ) -> RecordOutcome {
         let mut out = RecordOutcome::new(ds.index);
         // `valid[i]`: field i's value when present, non-blank and of valid format.
@@ -171,11 +141,11 @@ impl Engine {
             if let Some(c) = f.required_check {
                 out.pass(ds, c);
             }
-            if f.validator.is_valid(value) {
+            if f.validator.is_valid(value, today) {
                 out.pass(ds, f.format_check);
                 valid[i] = Some(value);
             } else {
-                out.fail(ds, f.format_check, f.validator.reason(value));
+                out.fail(ds, f.format_check, f.validator.reason(value, today));
             }
         }
 
@@ -341,8 +311,6 @@ fn text_of(value: &Value) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use proptest::prelude::*;
 
     use super::*;
@@ -364,20 +332,5 @@ mod tests {
                 prop_assert!(outside);
             }
         }
-    }
-
-    #[test]
-    fn day_of_follows_the_exchange_time_zone_across_midnight() {
-        let checks = Arc::new(
-            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
-        );
-        let engine = Engine::new(checks, b"k");
-        // 2026-06-15T23:59:59.999+08:00, then a millisecond later, then back.
-        let last_ms = 1_781_539_199_999;
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(engine.day_of(last_ms), d(2026, 6, 15));
-        assert_eq!(engine.day_of(last_ms + 1), d(2026, 6, 16));
-        assert_eq!(engine.day_of(last_ms), d(2026, 6, 15));
-        assert_eq!(engine.day_of(last_ms - 86_400_000), d(2026, 6, 14));
     }
 }

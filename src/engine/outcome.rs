@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::checks::{CheckId, Dataset};
-use crate::dimension::Dimension;
+use crate::catalog::{CheckId, Dataset};
+use crate::model::Dimension;
 
 /// A failed check and why, without the value (violation events carry it).
 #[derive(Debug, Clone, PartialEq)]

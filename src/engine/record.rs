@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::checks::FieldIndex;
+use crate::catalog::FieldIndex;
 
 /// Field values by field index; `None` when the record lacks the field.
 pub type Values = SmallVec<[Option<Value>; 16]>;

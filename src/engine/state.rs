@@ -11,8 +11,7 @@ use dashmap::mapref::entry::Entry;
 use rustc_hash::{FxBuildHasher, FxHashSet};
 use siphasher::sip128::{Hasher128, SipHasher24};
 
-use crate::checks::MAX_ENTITY_ATTRIBUTES;
-use crate::store::{ReferenceRow, SeenRow};
+use crate::catalog::MAX_ENTITY_ATTRIBUTES;
 
 /// A 128-bit keyed hash, as two words so map entries align to 8 bytes, not 16:
 /// collisions between keys are negligible at any realistic volume.
@@ -37,6 +36,33 @@ impl Reference {
     pub fn value(&self, attribute: usize) -> Option<u32> {
         (self.known & (1 << attribute) != 0).then(|| self.values[attribute])
     }
+}
+
+/// One remembered authoritative entity (cross-source reference), as hashes:
+/// the row a checkpoint saves and a restart restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferenceRow {
+    pub entity: u16,
+    pub key: Hash128,
+    pub values: [u32; MAX_ENTITY_ATTRIBUTES],
+    pub updated_secs: u32,
+    pub known: u8,
+}
+
+/// One remembered record id (uniqueness memory), as a hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenRow {
+    pub key: Hash128,
+    pub at_ms: i64,
+}
+
+/// What an expiry forgot: record ids delivered before `seen_before_ms` and
+/// references last delivered before `references_before_secs`. A checkpoint
+/// applies the same cut-offs to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    pub seen_before_ms: i64,
+    pub references_before_secs: u32,
 }
 
 /// Keys are already uniform keyed hashes: the maps need no second strong hash.
@@ -231,14 +257,17 @@ impl State {
     /// TTL, both measured back from `watermark_ms`, so memory stays bounded.
     /// Returns the cut-offs (record ids before this time in ms, references
     /// before this time in s), which a checkpoint applies to the store.
-    pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) -> (i64, u32) {
+    pub fn expire(&self, watermark_ms: i64, window_ms: i64, ttl_ms: i64) -> Expiry {
         let seen_cutoff = watermark_ms.saturating_sub(window_ms);
         let oldest = secs(watermark_ms.saturating_sub(ttl_ms));
         self.seen.retain(|_, at| *at >= seen_cutoff);
         for map in &self.references {
             map.retain(|_, r| r.updated_secs >= oldest);
         }
-        (seen_cutoff, oldest)
+        Expiry {
+            seen_before_ms: seen_cutoff,
+            references_before_secs: oldest,
+        }
     }
 
     /// The latest message time among the remembered record ids.

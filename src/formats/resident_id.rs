@@ -72,6 +72,17 @@ pub fn is_valid(s: &str, divisions: &DivisionTable, today: NaiveDate) -> bool {
     y >= 1900 && NaiveDate::from_ymd_opt(y as i32, m, d).is_some_and(|date| date <= today)
 }
 
+/// The birth date inside an ID number (characters 7-14), if it is a date.
+pub fn birth_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes().get(6..14)?;
+    let (y, m, d) = (
+        ascii_digits_value(&b[..4])?,
+        ascii_digits_value(&b[4..6])?,
+        ascii_digits_value(&b[6..8])?,
+    );
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

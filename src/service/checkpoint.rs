@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
-use crate::checks::Checks;
+use crate::catalog::Checks;
 use crate::engine::{Engine, RecordOutcome};
-use crate::report::DatasetTally;
-use crate::store::{Checkpoint, DayCounts, ViolationRow};
-use crate::violation::Violation;
+use crate::model::{PartitionOffset, Violation};
+use crate::store::{Checkpoint, DayCounts};
+use crate::tally::DatasetCounts;
 
 pub struct Accumulator {
-    counts: HashMap<(NaiveDate, usize), DatasetTally>,
+    counts: HashMap<(NaiveDate, usize), DatasetCounts>,
     /// Next offset per topic and partition; by topic first so a message's
     /// lookup borrows its topic instead of allocating a key.
     offsets: BTreeMap<String, BTreeMap<i32, i64>>,
-    violations: Vec<ViolationRow>,
+    violations: Vec<Violation>,
     messages: u64,
     since: Instant,
 }
@@ -41,16 +41,13 @@ impl Accumulator {
     pub fn add(&mut self, checks: &Checks, day: NaiveDate, outcome: &RecordOutcome) {
         self.counts
             .entry((day, outcome.dataset))
-            .or_insert_with(|| DatasetTally {
-                checks: vec![[0, 0]; checks.datasets[outcome.dataset].checks.len()],
-                ..DatasetTally::default()
-            })
+            .or_insert_with(|| DatasetCounts::for_dataset(&checks.datasets[outcome.dataset]))
             .add(outcome);
     }
 
     /// Keeps a violation for the API's recent violations.
     pub fn violation(&mut self, v: &Violation) {
-        self.violations.push(v.into());
+        self.violations.push(v.clone());
     }
 
     /// Marks a message as handled: its partition resumes after it.
@@ -93,7 +90,7 @@ impl Accumulator {
             (a.day, &a.department, &a.dataset).cmp(&(b.day, &b.department, &b.dataset))
         });
         let mut kept: HashMap<&str, usize> = HashMap::new();
-        let mut violations: Vec<ViolationRow> = Vec::new();
+        let mut violations: Vec<Violation> = Vec::new();
         for v in taken.violations.iter().rev() {
             let n = kept.entry(v.department.as_str()).or_default();
             if *n < violations_kept {
@@ -108,9 +105,9 @@ impl Accumulator {
                 .offsets
                 .into_iter()
                 .flat_map(|(topic, partitions)| {
-                    partitions
-                        .into_iter()
-                        .map(move |(partition, next)| (topic.clone(), partition, next))
+                    partitions.into_iter().map(move |(partition, next)| {
+                        PartitionOffset::new(topic.clone(), partition, next)
+                    })
                 })
                 .collect(),
             references: rows.references,
@@ -121,42 +118,13 @@ impl Accumulator {
     }
 }
 
-/// A dataset's tally as the store's row (checks by id, those counted only).
-pub fn day_counts(checks: &Checks, day: NaiveDate, dataset: usize, t: &DatasetTally) -> DayCounts {
+/// A dataset's counts as the store's row (checks by id, those counted only).
+pub fn day_counts(checks: &Checks, day: NaiveDate, dataset: usize, t: &DatasetCounts) -> DayCounts {
     let ds = &checks.datasets[dataset];
-    let mut counts = DayCounts::new(day, &ds.department, &ds.name);
-    counts.records = t.records;
-    counts.malformed = t.malformed;
-    counts.dimensions = t.dimensions;
-    counts.checks = ds
-        .checks
-        .iter()
-        .zip(&t.checks)
-        .filter(|(_, c)| c[0] + c[1] > 0)
-        .map(|(def, c)| (def.id.clone(), *c))
-        .collect();
-    counts
-}
-
-/// The store's row as a tally of a dataset of the contracts (`None` for a
-/// dataset the contracts no longer have; checks no longer defined are dropped).
-pub fn tally_of(checks: &Checks, counts: &DayCounts) -> Option<(usize, DatasetTally)> {
-    let ds = checks
-        .datasets
-        .iter()
-        .find(|d| d.department == counts.department && d.name == counts.dataset)?;
-    let mut t = DatasetTally {
-        records: counts.records,
-        malformed: counts.malformed,
-        dimensions: counts.dimensions,
-        checks: vec![[0, 0]; ds.checks.len()],
-    };
-    for (i, def) in ds.checks.iter().enumerate() {
-        if let Some(c) = counts.check(&def.id) {
-            t.checks[i] = c;
-        }
+    DayCounts {
+        counts: t.counted_checks_only(),
+        ..DayCounts::new(day, &ds.department, &ds.name)
     }
-    Some((ds.index, t))
 }
 
 #[cfg(test)]
@@ -165,12 +133,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::message::Message;
+    use crate::model::Message;
 
     #[test]
     fn a_checkpoint_holds_counts_offsets_state_and_recent_violations() {
         let checks = Arc::new(
-            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
+            crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
         );
         let engine = Engine::new(checks.clone(), b"secret").checkpointed();
         let ds = &checks.datasets[0];
@@ -185,9 +153,9 @@ mod tests {
                 key: None,
                 payload: Some(payload),
             };
-            let outcome = engine.evaluate(&msg).unwrap();
+            let outcome = engine.evaluate(&msg, day).unwrap();
             acc.add(&checks, day, &outcome);
-            for v in crate::violation::violations(&msg, ds, &outcome) {
+            for v in crate::engine::violations(&msg, ds, &outcome) {
                 acc.violation(&v);
             }
             acc.handled(&ds.topic, 2, offset);
@@ -195,19 +163,26 @@ mod tests {
         assert!(acc.due(Duration::from_secs(3600), 2));
         assert!(!acc.due(Duration::from_secs(3600), 3));
         let cp = acc.take(&checks, &engine, 1);
-        assert_eq!(cp.offsets, vec![(ds.topic.clone(), 2, 9)]);
+        assert_eq!(cp.offsets, vec![PartitionOffset::new(&ds.topic, 2, 9)]);
         assert_eq!(cp.counts.len(), 1);
-        assert_eq!(cp.counts[0].records, 2);
-        assert_eq!(cp.counts[0].malformed, 1);
-        assert_eq!(cp.counts[0].check("message.parse"), Some([0, 1]));
+        assert_eq!(cp.counts[0].counts.records, 2);
+        assert_eq!(cp.counts[0].counts.malformed, 1);
+        assert_eq!(
+            cp.counts[0].counts.check("message.parse"),
+            Some([0, 1].into())
+        );
         // One kept per department: the newest, the malformed message.
         assert_eq!(cp.violations.len(), 1);
         assert_eq!(cp.violations[0].offset, 8);
         assert!(cp.expire.is_some());
         assert_eq!(acc.messages(), 0);
-        // Round trip through the store's shape.
-        let (index, tally) = tally_of(&checks, &cp.counts[0]).unwrap();
-        assert_eq!(index, 0);
-        assert_eq!(day_counts(&checks, day, 0, &tally), cp.counts[0]);
+        // The store keeps only the checks that were counted.
+        assert!(
+            cp.counts[0]
+                .counts
+                .checks
+                .iter()
+                .all(|(_, c)| c.total() > 0)
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! gracefully on SIGTERM or SIGINT.
 
 pub mod checkpoint;
+pub mod config;
 pub mod pipeline;
 pub mod today;
 pub mod writer;
@@ -18,15 +19,16 @@ use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::api::ApiState;
-use crate::checks::{self, Checks};
-use crate::config::Config;
+use crate::catalog::Checks;
 use crate::engine::Engine;
-use crate::http::{AppState, app_with_api};
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::service::config::Config;
 use crate::store::sqlite::SqliteStore;
-use pipeline::{Checkpointing, ContextParts, Health, Pipeline, PipelineContext};
+use crate::store::{CheckpointStore, ScoreStore};
+use crate::telemetry::Health;
+use crate::telemetry::Metrics;
+use crate::web::api::ApiState;
+use crate::web::{AppState, app_with_api};
+use pipeline::{Checkpointing, ContextParts, Pipeline, PipelineContext};
 use today::Today;
 
 /// A running monitor.
@@ -37,8 +39,8 @@ pub struct Service {
     pub checks: Arc<Checks>,
     /// Today's counts per department.
     pub today: Arc<Today>,
-    /// The score store the pipeline checkpoints to and the API reads.
-    pub store: Arc<dyn Store>,
+    /// The score store as the API reads it (the pipeline checkpoints to it).
+    pub store: Arc<dyn ScoreStore>,
     /// The address the HTTP server is bound to (useful with port 0).
     pub http_address: SocketAddr,
     shutdown: CancellationToken,
@@ -65,12 +67,14 @@ fn client_config(
 
 /// Loads the contracts the way `dqmon validate` does: every problem, or none.
 pub fn load_checks(config: &Config) -> anyhow::Result<Arc<Checks>> {
-    checks::load(&config.checks_dir).map(Arc::new).map_err(|e| {
-        anyhow::anyhow!(
-            "{e}\nrefusing to start: {} problem(s) in the contracts",
-            e.0.len()
-        )
-    })
+    crate::catalog::load(&config.checks_dir)
+        .map(Arc::new)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\nrefusing to start: {} problem(s) in the contracts",
+                e.0.len()
+            )
+        })
 }
 
 impl Service {
@@ -84,7 +88,10 @@ impl Service {
         let secret = config.secret()?;
         let store = open_store(config)?;
         let engine = Engine::new(checks.clone(), &secret).checkpointed();
-        let (references, seen) = (store.references()?, store.seen()?);
+        let (references, seen) = (
+            CheckpointStore::references(&*store)?,
+            CheckpointStore::seen(&*store)?,
+        );
         engine.restore(&references, &seen);
         info!(
             references = references.len(),
@@ -184,7 +191,7 @@ impl Service {
         });
         info!(address = %http_address, "serving /metrics, /healthz, /readyz, the API and the scorecard");
 
-        let now = engine.day_of(chrono::Utc::now().timestamp_millis());
+        let now = checks.day_of(chrono::Utc::now().timestamp_millis());
         let today = Arc::new(Today::new(&checks, now));
         today.seed(&checks, &store.counts(now, now, None)?);
         let pipeline = Pipeline {
@@ -258,7 +265,7 @@ pub async fn termination() {
 }
 
 /// Opens the configured score store.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let path = &config.store.path;
     let store = SqliteStore::open(path, config.store.violations_kept_per_department)
         .with_context(|| format!("{}: opening the score store", path.display()))?;

@@ -35,25 +35,12 @@ use tracing::{debug, error, info, warn};
 use super::checkpoint::Accumulator;
 use super::today::Today;
 use super::writer::CheckpointWriter;
-use crate::checks::Checks;
+use crate::catalog::Checks;
 use crate::engine::Engine;
-use crate::message::Message;
-use crate::metrics::{Metrics, Output};
-use crate::store::Store;
-use crate::violation::violations;
-
-/// What the HTTP side reads to answer `/readyz`.
-#[derive(Debug, Default)]
-pub struct Health {
-    pub broker_up: AtomicBool,
-    pub assigned: AtomicBool,
-}
-
-impl Health {
-    pub fn ready(&self) -> bool {
-        self.broker_up.load(Ordering::Relaxed) && self.assigned.load(Ordering::Relaxed)
-    }
-}
+use crate::engine::violations;
+use crate::model::Message;
+use crate::store::CheckpointStore;
+use crate::telemetry::{Health, Metrics, Output};
 
 /// One output record waiting for the broker's acknowledgement.
 struct PendingOutput {
@@ -75,7 +62,7 @@ struct Pending {
 
 /// Where checkpoints go and how often.
 pub struct Checkpointing {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn CheckpointStore>,
     pub interval: Duration,
     pub max_messages: u64,
     pub violations_kept: usize,
@@ -244,10 +231,15 @@ impl PipelineContext {
         tpl: &mut TopicPartitionList,
     ) -> Result<(), crate::store::StoreError> {
         let stored = self.checkpointing.store.offsets()?;
-        for (topic, partition, next) in stored {
-            if tpl.find_partition(&topic, partition).is_some() {
-                let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(next));
-                debug!(topic, partition, offset = next, "resuming from the store");
+        for p in stored {
+            if tpl.find_partition(&p.topic, p.partition).is_some() {
+                let _ = tpl.set_partition_offset(&p.topic, p.partition, Offset::Offset(p.offset));
+                debug!(
+                    topic = p.topic,
+                    partition = p.partition,
+                    offset = p.offset,
+                    "resuming from the store"
+                );
             }
         }
         Ok(())
@@ -285,8 +277,12 @@ impl PipelineContext {
             match result {
                 Ok(offsets) => {
                     let mut tpl = TopicPartitionList::new();
-                    for (topic, partition, next) in &offsets {
-                        let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
+                    for p in &offsets {
+                        let _ = tpl.add_partition_offset(
+                            &p.topic,
+                            p.partition,
+                            Offset::Offset(p.offset),
+                        );
                     }
                     if let Err(e) = consumer.store_offsets(&tpl) {
                         // A partition revoked meanwhile: its next owner resumes from the store.
@@ -530,7 +526,7 @@ impl Pipeline {
 
     fn update_scores(&self) {
         let now = chrono::Utc::now().timestamp_millis();
-        self.today.roll(&self.checks, self.engine.day_of(now));
+        self.today.roll(&self.checks, self.checks.day_of(now));
         for (department, _, score) in self.today.scores(&self.checks) {
             self.metrics.set_score(&department, score);
         }
@@ -551,7 +547,8 @@ impl Pipeline {
             payload: m.payload(),
         };
         let ctx = self.consumer.context();
-        let Some(outcome) = self.engine.evaluate(&msg) else {
+        let day = self.checks.day_of(timestamp_ms);
+        let Some(outcome) = self.engine.evaluate(&msg, day) else {
             // Only contract topics are subscribed; nothing to do but move on.
             ctx.accumulator.lock().expect("accumulator lock").handled(
                 m.topic(),
@@ -561,7 +558,6 @@ impl Pipeline {
             return;
         };
         self.metrics.observe(&outcome, timestamp_ms);
-        let day = self.engine.day_of(timestamp_ms);
         self.today.add(day, &outcome);
         let ds = &self.checks.datasets[outcome.dataset];
         let events = violations(&msg, ds, &outcome);

@@ -5,10 +5,9 @@ use std::sync::Mutex;
 
 use chrono::NaiveDate;
 
-use crate::checks::Checks;
+use crate::catalog::Checks;
 use crate::engine::RecordOutcome;
-use crate::report::{DatasetTally, Tally};
-use crate::score::score;
+use crate::tally::{DatasetCounts, Tally, score};
 
 pub struct Today {
     day: Mutex<(NaiveDate, Tally)>,
@@ -35,10 +34,15 @@ impl Today {
     pub fn seed(&self, checks: &Checks, stored: &[crate::store::DayCounts]) {
         let mut guard = self.day.lock().expect("today lock");
         let day = guard.0;
-        for counts in stored.iter().filter(|c| c.day == day) {
-            if let Some((index, tally)) = super::checkpoint::tally_of(checks, counts) {
-                guard.1.messages += tally.records;
-                guard.1.datasets[index].merge(&tally);
+        for row in stored.iter().filter(|c| c.day == day) {
+            // Datasets the contracts no longer have are not today's.
+            if let Some(ds) = checks
+                .datasets
+                .iter()
+                .find(|d| d.department == row.department && d.name == row.dataset)
+            {
+                guard.1.messages += row.counts.records;
+                guard.1.datasets[ds.index].merge(&row.counts);
             }
         }
     }
@@ -58,9 +62,9 @@ impl Today {
             .departments
             .iter()
             .map(|dep| {
-                let mut total = DatasetTally::default();
+                let mut total = DatasetCounts::default();
                 for ds in checks.datasets.iter().filter(|d| &d.department == dep) {
-                    total.merge(&guard.1.datasets[ds.index]);
+                    total.merge_totals(&guard.1.datasets[ds.index]);
                 }
                 (
                     dep.clone(),

@@ -11,11 +11,12 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::metrics::Metrics;
-use crate::store::{Checkpoint, Store, StoreError};
+use crate::model::PartitionOffset;
+use crate::store::{Checkpoint, CheckpointStore, StoreError};
+use crate::telemetry::Metrics;
 
 /// The result of one checkpoint: its partitions' next offsets once committed.
-pub type Written = Result<Vec<(String, i32, i64)>, StoreError>;
+pub type Written = Result<Vec<PartitionOffset>, StoreError>;
 
 pub struct CheckpointWriter {
     queue: Option<SyncSender<Checkpoint>>,
@@ -26,7 +27,7 @@ pub struct CheckpointWriter {
 }
 
 impl CheckpointWriter {
-    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(store: Arc<dyn CheckpointStore>, metrics: Arc<Metrics>) -> Self {
         // One checkpoint queued while one is written: a slow disk slows the
         // consumer down (back-pressure) instead of piling up memory.
         let (queue, jobs) = sync_channel::<Checkpoint>(1);
@@ -118,25 +119,28 @@ mod tests {
 
     fn checkpoint(offset: i64) -> Checkpoint {
         Checkpoint {
-            offsets: vec![("t".into(), 0, offset)],
+            offsets: vec![PartitionOffset::new("t", 0, offset)],
             ..Checkpoint::default()
         }
     }
 
     #[test]
     fn checkpoints_are_written_in_order_and_reported() {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory(10).unwrap());
+        let store: Arc<dyn CheckpointStore> = Arc::new(SqliteStore::in_memory(10).unwrap());
         let checks =
-            crate::checks::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
+            crate::catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
                 .unwrap();
         let mut w = CheckpointWriter::new(store.clone(), Arc::new(Metrics::new(&checks)));
         for o in 1..=5 {
             w.submit(checkpoint(o));
         }
         let results = w.results(true);
-        let offsets: Vec<i64> = results.into_iter().map(|r| r.unwrap()[0].2).collect();
+        let offsets: Vec<i64> = results.into_iter().map(|r| r.unwrap()[0].offset).collect();
         assert_eq!(offsets, vec![1, 2, 3, 4, 5]);
-        assert_eq!(store.offsets().unwrap(), vec![("t".into(), 0, 5)]);
+        assert_eq!(
+            store.offsets().unwrap(),
+            vec![PartitionOffset::new("t", 0, 5)]
+        );
         assert!(w.results(true).is_empty());
     }
 
@@ -155,7 +159,7 @@ mod tests {
             offsets: vec![],
         });
         let checks =
-            crate::checks::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
+            crate::catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
                 .unwrap();
         let mut w = CheckpointWriter::new(store.clone(), Arc::new(Metrics::new(&checks)));
         for o in 1..=4 {

@@ -4,7 +4,7 @@
 //!
 //! Exactness under crashes rests on one rule: everything that changed since
 //! the last checkpoint goes into ONE [`Checkpoint`], applied by
-//! [`Store::commit`] in one transaction. On restart dqmon reloads the state and
+//! [`CheckpointStore::commit`] in one transaction. On restart dqmon reloads the state and
 //! seeks to the stored offsets, so a crash at any moment replays exactly the
 //! records whose effects were not committed.
 //!
@@ -17,31 +17,18 @@ pub mod sqlite;
 
 use chrono::NaiveDate;
 
-use crate::violation::Violation;
+pub use crate::engine::state::{Expiry, ReferenceRow, SeenRow};
+use crate::model::{PartitionOffset, Violation};
+use crate::tally::{DatasetCounts, DatasetRow};
 
-/// Dimensions in this fixed order everywhere: completeness, format,
-/// consistency, freshness, uniqueness (the order of `Dimension::ALL`).
-pub const DIMENSIONS: [&str; 5] = [
-    "completeness",
-    "format",
-    "consistency",
-    "freshness",
-    "uniqueness",
-];
-
-/// Counts of one department/dataset on one day (day of the message timestamp
-/// in the configured time zone).
+/// Counts of one department's dataset on one day (the day of the message
+/// timestamp in the exchange's time zone).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DayCounts {
     pub day: NaiveDate,
     pub department: String,
     pub dataset: String,
-    pub records: u64,
-    pub malformed: u64,
-    /// [passed, failed] per dimension, in DIMENSIONS order.
-    pub dimensions: [[u64; 2]; 5],
-    /// (check id, [passed, failed]); check ids are unique within a dataset.
-    pub checks: Vec<(String, [u64; 2])>,
+    pub counts: DatasetCounts,
 }
 
 impl DayCounts {
@@ -51,106 +38,21 @@ impl DayCounts {
             day,
             department: department.to_owned(),
             dataset: dataset.to_owned(),
-            ..DayCounts::default()
+            counts: DatasetCounts::default(),
         }
     }
 
-    /// Adds `other`'s counts (its key is ignored). Checks are merged by id;
-    /// new ids are appended. Saturating: 2^64 records is out of reach, and a
-    /// panic in the engine would be worse than a pinned count.
+    /// Adds `other`'s counts (its key is ignored).
     pub fn add(&mut self, other: &DayCounts) {
-        self.records = self.records.saturating_add(other.records);
-        self.malformed = self.malformed.saturating_add(other.malformed);
-        for (mine, theirs) in self.dimensions.iter_mut().zip(&other.dimensions) {
-            mine[0] = mine[0].saturating_add(theirs[0]);
-            mine[1] = mine[1].saturating_add(theirs[1]);
-        }
-        for (id, [passed, failed]) in &other.checks {
-            // Linear search: a dataset has tens of checks, and it keeps the
-            // caller's order instead of requiring a sorted vector.
-            match self.checks.iter_mut().find(|(mine, _)| mine == id) {
-                Some((_, c)) => {
-                    c[0] = c[0].saturating_add(*passed);
-                    c[1] = c[1].saturating_add(*failed);
-                }
-                None => self.checks.push((id.clone(), [*passed, *failed])),
-            }
-        }
+        self.counts.merge(&other.counts);
     }
 
-    /// [passed, failed] of one check, if it has counts.
-    pub fn check(&self, id: &str) -> Option<[u64; 2]> {
-        self.checks.iter().find(|(c, _)| c == id).map(|(_, pf)| *pf)
-    }
-}
-
-/// One remembered authoritative entity (cross-source reference), as hashes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReferenceRow {
-    pub entity: u16,
-    pub key: [u64; 2],
-    pub values: [u32; 4],
-    pub updated_secs: u32,
-    pub known: u8,
-}
-
-/// One remembered record id (uniqueness memory), as a hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SeenRow {
-    pub key: [u64; 2],
-    pub at_ms: i64,
-}
-
-/// A violation kept for the API's "recent violations" (no personal data in it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ViolationRow {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub timestamp_ms: i64,
-    pub record_id: Option<String>,
-    pub department: String,
-    pub dataset: String,
-    pub dimension: String,
-    pub check: String,
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-/// A violation event as the store keeps it.
-impl From<&Violation> for ViolationRow {
-    fn from(v: &Violation) -> Self {
-        ViolationRow {
-            topic: v.topic.clone(),
-            partition: v.partition,
-            offset: v.offset,
-            timestamp_ms: v.timestamp,
-            record_id: v.record_id.clone(),
-            department: v.department.clone(),
-            dataset: v.dataset.clone(),
-            dimension: v.dimension.clone(),
-            check: v.check.clone(),
-            field: v.field.clone(),
-            reason: v.reason.clone(),
-        }
-    }
-}
-
-/// A stored violation in the field names of dqmon's violation events.
-impl From<ViolationRow> for Violation {
-    fn from(r: ViolationRow) -> Self {
-        Violation {
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp_ms,
-            record_id: r.record_id,
-            department: r.department,
-            dataset: r.dataset,
-            dimension: r.dimension,
-            check: r.check,
-            field: r.field,
-            reason: r.reason,
+    /// The row as the score builder takes it.
+    pub fn row(&self) -> DatasetRow<'_> {
+        DatasetRow {
+            department: &self.department,
+            dataset: &self.dataset,
+            counts: &self.counts,
         }
     }
 }
@@ -165,18 +67,18 @@ impl From<ViolationRow> for Violation {
 pub struct Checkpoint {
     /// Deltas ADDED to the stored counts (same key = day, department, dataset; checks by id).
     pub counts: Vec<DayCounts>,
-    /// Next offset to consume per (topic, partition): SET (overwrite; a later
-    /// entry for the same partition wins).
-    pub offsets: Vec<(String, i32, i64)>,
+    /// Next offset to consume per partition: SET (overwrite; a later entry
+    /// for the same partition wins).
+    pub offsets: Vec<PartitionOffset>,
     /// Upserted by (entity, key).
     pub references: Vec<ReferenceRow>,
     /// Upserted by key (`at_ms` overwritten).
     pub seen: Vec<SeenRow>,
-    /// Delete seen rows with at_ms < this, and references with updated_secs < the second value.
-    pub expire: Option<(i64, u32)>,
+    /// Deletes the rows the engine forgot.
+    pub expire: Option<Expiry>,
     /// Appended, oldest first; the store keeps only the newest
     /// `violations_kept_per_department` per department.
-    pub violations: Vec<ViolationRow>,
+    pub violations: Vec<Violation>,
 }
 
 impl Checkpoint {
@@ -212,48 +114,36 @@ pub enum StoreError {
     UnsupportedSchema { found: i64, supported: i64 },
 }
 
-/// Persistent store. Methods block (SQLite I/O, fsync): call them from
-/// `spawn_blocking` or a dedicated thread, not from an async task directly.
+/// The writer's side of the store: what the consumer needs to checkpoint and
+/// to resume. Methods block (SQLite I/O, fsync): call them from a thread of
+/// their own or `spawn_blocking`, never from an async task directly.
 ///
-/// Outputs are deterministic: counts sorted by (day, department, dataset),
-/// checks by id, offsets by (topic, partition), state rows by key.
-pub trait Store: Send + Sync {
+/// Outputs are deterministic: offsets sorted by partition, state rows by key.
+pub trait CheckpointStore: Send + Sync {
     /// One transaction: all or nothing.
     ///
     /// On `Err` the caller must not assume either outcome (a lost connection
     /// during COMMIT is ambiguous on a networked backend): stop consuming,
-    /// drop in-memory state, reload it with [`Store::references`] /
-    /// [`Store::seen`] and seek to [`Store::offsets`]. Retrying the same
-    /// checkpoint could count twice.
+    /// drop in-memory state, reload it with [`CheckpointStore::references`] /
+    /// [`CheckpointStore::seen`] and seek to [`CheckpointStore::offsets`].
+    /// Retrying the same checkpoint could count twice.
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
 
     /// Stored next offsets of all partitions.
-    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError>;
-
-    /// Stored next offsets for the partitions of `topics` (all when empty).
-    fn offsets_for(&self, topics: &[&str]) -> Result<Vec<(String, i32, i64)>, StoreError> {
-        let mut all = self.offsets()?;
-        if !topics.is_empty() {
-            all.retain(|(topic, _, _)| topics.contains(&topic.as_str()));
-        }
-        Ok(all)
-    }
+    fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError>;
 
     fn references(&self) -> Result<Vec<ReferenceRow>, StoreError>;
 
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError>;
+}
 
+/// The readers' side of the store: what the API, the scorecard and `dqmon
+/// scores` need. Blocking, like [`CheckpointStore`].
+pub trait ScoreStore: Send + Sync {
     /// Summed counts for a period: one DayCounts per (department, dataset)
-    /// with days from..=to summed and `day` = from; optionally one department.
+    /// with days from..=to summed and `day` = from; optionally one
+    /// department. Sorted by (department, dataset), checks by id.
     fn counts(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        department: Option<&str>,
-    ) -> Result<Vec<DayCounts>, StoreError>;
-
-    /// Per-day counts (not summed) for from..=to, for trends.
-    fn daily_counts(
         &self,
         from: NaiveDate,
         to: NaiveDate,
@@ -265,23 +155,23 @@ pub trait Store: Send + Sync {
         &self,
         department: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<ViolationRow>, StoreError>;
+    ) -> Result<Vec<Violation>, StoreError>;
 }
 
-/// A store for tests of its callers: `commit` decides, `offsets` are fixed,
-/// everything else is empty.
+/// A checkpoint store for tests of its callers: `commit` decides, `offsets`
+/// are fixed, the state is empty.
 #[cfg(test)]
 pub(crate) struct Stub<F> {
     pub commit: F,
-    pub offsets: Vec<(String, i32, i64)>,
+    pub offsets: Vec<PartitionOffset>,
 }
 
 #[cfg(test)]
-impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> Store for Stub<F> {
+impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> CheckpointStore for Stub<F> {
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         (self.commit)(checkpoint)
     }
-    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
+    fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError> {
         Ok(self.offsets.clone())
     }
     fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
@@ -289,66 +179,5 @@ impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> Store for Stub<
     }
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
         Ok(vec![])
-    }
-    fn counts(
-        &self,
-        _: NaiveDate,
-        _: NaiveDate,
-        _: Option<&str>,
-    ) -> Result<Vec<DayCounts>, StoreError> {
-        Ok(vec![])
-    }
-    fn daily_counts(
-        &self,
-        _: NaiveDate,
-        _: NaiveDate,
-        _: Option<&str>,
-    ) -> Result<Vec<DayCounts>, StoreError> {
-        Ok(vec![])
-    }
-    fn recent_violations(
-        &self,
-        _: Option<&str>,
-        _: usize,
-    ) -> Result<Vec<ViolationRow>, StoreError> {
-        Ok(vec![])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_counts_add_merges_checks_by_id() {
-        let day = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
-        let mut a = DayCounts::new(day, "tax", "persons");
-        a.records = 2;
-        a.dimensions[1] = [1, 1];
-        a.checks = vec![("c1".into(), [1, 0])];
-        let mut b = DayCounts::new(day, "ignored", "ignored");
-        b.records = 3;
-        b.malformed = 1;
-        b.dimensions[1] = [2, 0];
-        b.checks = vec![("c2".into(), [0, 4]), ("c1".into(), [5, 6])];
-        a.add(&b);
-        assert_eq!(a.records, 5);
-        assert_eq!(a.malformed, 1);
-        assert_eq!(a.dimensions[1], [3, 1]);
-        assert_eq!(a.check("c1"), Some([6, 6]));
-        assert_eq!(a.check("c2"), Some([0, 4]));
-        assert_eq!(a.check("c3"), None);
-        assert_eq!(a.department, "tax");
-    }
-
-    #[test]
-    fn offsets_for_filters_by_topic() {
-        let fixed = Stub {
-            commit: |_: &Checkpoint| Ok(()),
-            offsets: vec![("a".into(), 0, 1), ("b".into(), 0, 2)],
-        };
-        assert_eq!(fixed.offsets_for(&[]).unwrap().len(), 2);
-        assert_eq!(fixed.offsets_for(&["b"]).unwrap(), vec![("b".into(), 0, 2)]);
-        assert!(fixed.offsets_for(&["c"]).unwrap().is_empty());
     }
 }

@@ -10,8 +10,10 @@ use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, Row, Transaction, TransactionBehavior, params};
 
 use super::{
-    Checkpoint, DIMENSIONS, DayCounts, ReferenceRow, SeenRow, Store, StoreError, ViolationRow,
+    Checkpoint, CheckpointStore, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
 };
+use crate::model::{Counts, Dimension, PartitionOffset, Violation};
+use crate::tally::DatasetCounts;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
@@ -28,7 +30,7 @@ const STATEMENT_CACHE: usize = 64;
 /// (the DDL spells them out; a test checks both agree).
 fn count_columns() -> Vec<String> {
     let mut cols = vec!["records".to_owned(), "malformed".to_owned()];
-    for dim in DIMENSIONS {
+    for dim in Dimension::ALL {
         cols.push(format!("{dim}_passed"));
         cols.push(format!("{dim}_failed"));
     }
@@ -36,7 +38,7 @@ fn count_columns() -> Vec<String> {
 }
 
 /// Number of count columns: records, malformed, 5 × (passed, failed).
-const COUNT_COLUMNS: usize = 2 + 2 * DIMENSIONS.len();
+const COUNT_COLUMNS: usize = 2 + 2 * Dimension::ALL.len();
 
 /// Schema v1, frozen: a later change is a new entry in [`MIGRATIONS`], never
 /// an edit here. STRICT makes SQLite reject a value of the wrong type (e.g.
@@ -408,23 +410,23 @@ fn write_counts(tx: &Transaction<'_>, counts: &[DayCounts]) -> Result<(), StoreE
     for c in counts {
         let day = day_key(c.day)?;
         let mut values = [0i64; COUNT_COLUMNS];
-        values[0] = to_sql_count(c.records)?;
-        values[1] = to_sql_count(c.malformed)?;
-        for (i, [passed, failed]) in c.dimensions.iter().enumerate() {
-            values[2 + 2 * i] = to_sql_count(*passed)?;
-            values[3 + 2 * i] = to_sql_count(*failed)?;
+        values[0] = to_sql_count(c.counts.records)?;
+        values[1] = to_sql_count(c.counts.malformed)?;
+        for (i, d) in c.counts.dimensions.iter().enumerate() {
+            values[2 + 2 * i] = to_sql_count(d.passed)?;
+            values[3 + 2 * i] = to_sql_count(d.failed)?;
         }
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&day, &c.department, &c.dataset];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         day_stmt.execute(bound.as_slice())?;
-        for (id, [passed, failed]) in &c.checks {
+        for (id, counts) in &c.counts.checks {
             check_stmt.execute(params![
                 day,
                 c.department,
                 c.dataset,
                 id,
-                to_sql_count(*passed)?,
-                to_sql_count(*failed)?,
+                to_sql_count(counts.passed)?,
+                to_sql_count(counts.failed)?,
             ])?;
         }
     }
@@ -433,7 +435,7 @@ fn write_counts(tx: &Transaction<'_>, counts: &[DayCounts]) -> Result<(), StoreE
 
 fn write_violations(
     tx: &Transaction<'_>,
-    violations: &[ViolationRow],
+    violations: &[Violation],
     kept: usize,
 ) -> Result<(), StoreError> {
     if violations.is_empty() {
@@ -459,11 +461,11 @@ fn write_violations(
             v.topic,
             v.partition,
             v.offset,
-            v.timestamp_ms,
+            v.timestamp,
             v.record_id,
             v.department,
             v.dataset,
-            v.dimension,
+            v.dimension.as_str(),
             v.check,
             v.field,
             v.reason,
@@ -499,8 +501,8 @@ fn commit_in(tx: &Transaction<'_>, cp: &Checkpoint, kept: usize) -> Result<(), S
 
     if !cp.offsets.is_empty() {
         let mut stmt = tx.prepare_cached(UPSERT_OFFSET)?;
-        for (topic, partition, next) in &cp.offsets {
-            stmt.execute(params![topic, partition, next])?;
+        for o in &cp.offsets {
+            stmt.execute(params![o.topic, o.partition, o.offset])?;
         }
     }
 
@@ -526,10 +528,11 @@ fn commit_in(tx: &Transaction<'_>, cp: &Checkpoint, kept: usize) -> Result<(), S
 
     // After the upserts: the engine's memory has dropped expired rows even if
     // this very checkpoint touched them, and the store must match it.
-    if let Some((seen_before, references_before)) = cp.expire {
-        tx.prepare_cached(EXPIRE_SEEN)?.execute([seen_before])?;
+    if let Some(expiry) = cp.expire {
+        tx.prepare_cached(EXPIRE_SEEN)?
+            .execute([expiry.seen_before_ms])?;
         tx.prepare_cached(EXPIRE_REFERENCES)?
-            .execute([references_before])?;
+            .execute([expiry.references_before_secs])?;
     }
 
     write_violations(tx, &cp.violations, kept)
@@ -572,9 +575,12 @@ fn read_counts(
         for (i, slot) in v.iter_mut().enumerate() {
             *slot = from_sql_count(row.get(3 + i)?)?;
         }
-        let mut dimensions = [[0u64; 2]; 5];
+        let mut dimensions = [Counts::ZERO; 5];
         for (i, d) in dimensions.iter_mut().enumerate() {
-            *d = [v[2 + 2 * i], v[3 + 2 * i]];
+            *d = Counts {
+                passed: v[2 + 2 * i],
+                failed: v[3 + 2 * i],
+            };
         }
         let (day, department, dataset) = key.clone();
         out.insert(
@@ -583,10 +589,12 @@ fn read_counts(
                 day,
                 department,
                 dataset,
-                records: v[0],
-                malformed: v[1],
-                dimensions,
-                checks: Vec::new(),
+                counts: DatasetCounts {
+                    records: v[0],
+                    malformed: v[1],
+                    dimensions,
+                    checks: Vec::new(),
+                },
             },
         );
     }
@@ -601,7 +609,10 @@ fn read_counts(
     while let Some(row) = rows.next()? {
         let key = key_of(row)?;
         let id: String = row.get(3)?;
-        let counts = [from_sql_count(row.get(4)?)?, from_sql_count(row.get(5)?)?];
+        let counts = Counts {
+            passed: from_sql_count(row.get(4)?)?,
+            failed: from_sql_count(row.get(5)?)?,
+        };
         // A check row always comes with its day row (both are written from
         // one DayCounts); the fallback only keeps counts visible if not.
         let entry = out
@@ -609,33 +620,41 @@ fn read_counts(
             .or_insert_with_key(|(day, department, dataset)| {
                 DayCounts::new(*day, department, dataset)
             });
-        entry.checks.push((id, counts));
+        entry.counts.checks.push((id, counts));
     }
 
     let mut result: Vec<DayCounts> = out.into_values().collect();
     for c in &mut result {
-        c.checks.sort_by(|a, b| a.0.cmp(&b.0));
+        c.counts.checks.sort_by(|a, b| a.0.cmp(&b.0));
     }
     Ok(result)
 }
 
-fn violation_from_row(row: &Row<'_>) -> rusqlite::Result<ViolationRow> {
-    Ok(ViolationRow {
+fn violation_from_row(row: &Row<'_>) -> rusqlite::Result<Violation> {
+    let dimension: String = row.get(7)?;
+    let dimension = Dimension::parse(&dimension).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            7,
+            rusqlite::types::Type::Text,
+            "not a dimension".into(),
+        )
+    })?;
+    Ok(Violation {
         topic: row.get(0)?,
         partition: row.get(1)?,
         offset: row.get(2)?,
-        timestamp_ms: row.get(3)?,
+        timestamp: row.get(3)?,
         record_id: row.get(4)?,
         department: row.get(5)?,
         dataset: row.get(6)?,
-        dimension: row.get(7)?,
+        dimension,
         check: row.get(8)?,
         field: row.get(9)?,
         reason: row.get(10)?,
     })
 }
 
-impl Store for SqliteStore {
+impl CheckpointStore for SqliteStore {
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         if checkpoint.is_empty() {
             return Ok(());
@@ -651,13 +670,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn offsets(&self) -> Result<Vec<(String, i32, i64)>, StoreError> {
+    fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT topic, partition_id, next_offset FROM offsets ORDER BY topic, partition_id",
         )?;
         let rows = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .query_map([], |row| {
+                Ok(PartitionOffset {
+                    topic: row.get(0)?,
+                    partition: row.get(1)?,
+                    offset: row.get(2)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -695,7 +720,22 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+}
 
+impl SqliteStore {
+    /// Per-day counts (not summed), for tests that compare whole stores.
+    #[cfg(test)]
+    pub(crate) fn daily_counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        department: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        read_counts(&self.lock(), from, to, department, false)
+    }
+}
+
+impl ScoreStore for SqliteStore {
     fn counts(
         &self,
         from: NaiveDate,
@@ -705,20 +745,11 @@ impl Store for SqliteStore {
         read_counts(&self.lock(), from, to, department, true)
     }
 
-    fn daily_counts(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        department: Option<&str>,
-    ) -> Result<Vec<DayCounts>, StoreError> {
-        read_counts(&self.lock(), from, to, department, false)
-    }
-
     fn recent_violations(
         &self,
         department: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<ViolationRow>, StoreError> {
+    ) -> Result<Vec<Violation>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.lock();
         // Two statements rather than `?1 IS NULL OR department = ?1`, so the
@@ -745,6 +776,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Expiry;
     use proptest::prelude::*;
     use std::time::Instant;
 
@@ -754,28 +786,28 @@ mod tests {
 
     fn counts(day: &str, department: &str, dataset: &str, records: u64) -> DayCounts {
         let mut c = DayCounts::new(d(day), department, dataset);
-        c.records = records;
-        c.malformed = records / 10;
-        for (i, dim) in c.dimensions.iter_mut().enumerate() {
-            *dim = [records * (i as u64 + 1), i as u64];
+        c.counts.records = records;
+        c.counts.malformed = records / 10;
+        for (i, dim) in c.counts.dimensions.iter_mut().enumerate() {
+            *dim = [records * (i as u64 + 1), i as u64].into();
         }
-        c.checks = vec![
-            ("b-check".into(), [records, 1]),
-            ("a-check".into(), [2, records]),
+        c.counts.checks = vec![
+            ("b-check".into(), [records, 1].into()),
+            ("a-check".into(), [2, records].into()),
         ];
         c
     }
 
-    fn violation(department: &str, offset: i64) -> ViolationRow {
-        ViolationRow {
+    fn violation(department: &str, offset: i64) -> Violation {
+        Violation {
             topic: "t".into(),
             partition: 0,
             offset,
-            timestamp_ms: 1_000 + offset,
+            timestamp: 1_000 + offset,
             record_id: Some(format!("r{offset}")),
             department: department.into(),
             dataset: "ds".into(),
-            dimension: "format".into(),
+            dimension: Dimension::Format,
             check: "c".into(),
             field: None,
             reason: "bad".into(),
@@ -806,11 +838,11 @@ mod tests {
             .unwrap();
         let mut want = counts("2026-06-15", "tax", "persons", 5);
         want.add(&counts("2026-06-15", "tax", "persons", 5));
-        want.checks.sort();
+        want.counts.checks.sort();
         assert_eq!(got, vec![want]);
-        assert_eq!(got[0].records, 10);
-        assert_eq!(got[0].check("a-check"), Some([4, 10]));
-        assert_eq!(got[0].checks[0].0, "a-check", "checks sorted by id");
+        assert_eq!(got[0].counts.records, 10);
+        assert_eq!(got[0].counts.check("a-check"), Some([4, 10].into()));
+        assert_eq!(got[0].counts.checks[0].0, "a-check", "checks sorted by id");
     }
 
     #[test]
@@ -818,23 +850,30 @@ mod tests {
         let store = SqliteStore::in_memory(10).unwrap();
         store
             .commit(&Checkpoint {
-                offsets: vec![("b".into(), 1, 10), ("a".into(), 2, 5), ("a".into(), 0, 7)],
+                offsets: vec![
+                    PartitionOffset::new("b", 1, 10),
+                    PartitionOffset::new("a", 2, 5),
+                    PartitionOffset::new("a", 0, 7),
+                ],
                 ..Default::default()
             })
             .unwrap();
         store
             .commit(&Checkpoint {
-                offsets: vec![("a".into(), 2, 9), ("a".into(), 2, 11)],
+                offsets: vec![
+                    PartitionOffset::new("a", 2, 9),
+                    PartitionOffset::new("a", 2, 11),
+                ],
                 ..Default::default()
             })
             .unwrap();
         assert_eq!(
             store.offsets().unwrap(),
-            vec![("a".into(), 0, 7), ("a".into(), 2, 11), ("b".into(), 1, 10)]
-        );
-        assert_eq!(
-            store.offsets_for(&["b"]).unwrap(),
-            vec![("b".into(), 1, 10)]
+            vec![
+                PartitionOffset::new("a", 0, 7),
+                PartitionOffset::new("a", 2, 11),
+                PartitionOffset::new("b", 1, 10)
+            ]
         );
     }
 
@@ -907,7 +946,10 @@ mod tests {
                     key: [7, 7],
                     at_ms: 10,
                 }],
-                expire: Some((3_000, 100)),
+                expire: Some(Expiry {
+                    seen_before_ms: 3_000,
+                    references_before_secs: 100,
+                }),
                 ..Default::default()
             })
             .unwrap();
@@ -948,7 +990,7 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let offsets = |rows: Vec<ViolationRow>| rows.iter().map(|v| v.offset).collect::<Vec<_>>();
+        let offsets = |rows: Vec<Violation>| rows.iter().map(|v| v.offset).collect::<Vec<_>>();
         assert_eq!(
             offsets(store.recent_violations(Some("tax"), 10).unwrap()),
             [7, 6, 5]
@@ -1015,7 +1057,10 @@ mod tests {
                 counts("2026-06-15", "tax", "persons", records),
                 counts("2026-06-16", "health", "cases", records),
             ],
-            offsets: vec![("t".into(), 0, next_offset), ("t".into(), 1, next_offset)],
+            offsets: vec![
+                PartitionOffset::new("t", 0, next_offset),
+                PartitionOffset::new("t", 1, next_offset),
+            ],
             references: vec![reference(1, next_offset as u64, 10)],
             seen: vec![SeenRow {
                 key: [next_offset as u64, 0],
@@ -1029,10 +1074,10 @@ mod tests {
     /// Everything a commit can change, for before/after comparison.
     type Snapshot = (
         Vec<DayCounts>,
-        Vec<(String, i32, i64)>,
+        Vec<PartitionOffset>,
         Vec<ReferenceRow>,
         Vec<SeenRow>,
-        Vec<ViolationRow>,
+        Vec<Violation>,
     );
 
     fn snapshot(store: &SqliteStore) -> Snapshot {
@@ -1055,7 +1100,7 @@ mod tests {
 
         // 1. CHECK constraint (negative partition) after counts and a valid offset.
         let mut cp = full_checkpoint(4, 20);
-        cp.offsets.push(("t".into(), -1, 20));
+        cp.offsets.push(PartitionOffset::new("t", -1, 20));
         let err = store.commit(&cp).unwrap_err();
         assert!(matches!(err, StoreError::Backend(_)), "{err}");
         assert!(err.to_string().contains("CHECK constraint"), "{err}");
@@ -1063,7 +1108,7 @@ mod tests {
 
         // 2. A count that does not fit SQLite's integers, in the second DayCounts.
         let mut cp = full_checkpoint(4, 20);
-        cp.counts[1].dimensions[4][1] = u64::MAX;
+        cp.counts[1].counts.dimensions[4].failed = u64::MAX;
         assert!(matches!(store.commit(&cp), Err(StoreError::Invalid(_))));
         assert_eq!(snapshot(&store), before);
 
@@ -1086,7 +1131,7 @@ mod tests {
             .execute_batch("DROP TRIGGER fail_violations")
             .unwrap();
         let mut big = counts("2026-06-15", "tax", "persons", 0);
-        big.records = i64::MAX as u64;
+        big.counts.records = i64::MAX as u64;
         let mut cp = full_checkpoint(4, 20);
         cp.counts.push(big);
         let err = store.commit(&cp).unwrap_err();
@@ -1101,8 +1146,11 @@ mod tests {
         let got = store
             .counts(d("2026-06-15"), d("2026-06-15"), None)
             .unwrap();
-        assert_eq!(got[0].records, 7);
-        assert_eq!(store.offsets().unwrap()[0], ("t".into(), 0, 20));
+        assert_eq!(got[0].counts.records, 7);
+        assert_eq!(
+            store.offsets().unwrap()[0],
+            PartitionOffset::new("t", 0, 20)
+        );
     }
 
     #[test]
@@ -1130,10 +1178,13 @@ mod tests {
         let got = store
             .counts(d("2026-06-01"), d("2026-06-30"), Some("tax"))
             .unwrap();
-        assert_eq!(got[0].records, 7);
+        assert_eq!(got[0].counts.records, 7);
         assert_eq!(
             store.offsets().unwrap(),
-            vec![("t".into(), 0, 20), ("t".into(), 1, 20)]
+            vec![
+                PartitionOffset::new("t", 0, 20),
+                PartitionOffset::new("t", 1, 20)
+            ]
         );
         let version: i64 = store
             .lock()
@@ -1197,7 +1248,14 @@ mod tests {
             .unwrap();
         let keys: Vec<_> = june
             .iter()
-            .map(|c| (c.day, c.department.as_str(), c.dataset.as_str(), c.records))
+            .map(|c| {
+                (
+                    c.day,
+                    c.department.as_str(),
+                    c.dataset.as_str(),
+                    c.counts.records,
+                )
+            })
             .collect();
         assert_eq!(
             keys,
@@ -1208,9 +1266,9 @@ mod tests {
             ]
         );
         let persons = &june[2];
-        assert_eq!(persons.dimensions[4], [15, 8]);
-        assert_eq!(persons.check("a-check"), Some([4, 3]));
-        assert_eq!(persons.check("b-check"), Some([3, 2]));
+        assert_eq!(persons.counts.dimensions[4], [15, 8].into());
+        assert_eq!(persons.counts.check("a-check"), Some([4, 3].into()));
+        assert_eq!(persons.counts.check("b-check"), Some([3, 2].into()));
 
         let tax = store
             .counts(d("2026-06-01"), d("2026-06-30"), Some("tax"))
@@ -1233,7 +1291,7 @@ mod tests {
         let all = store
             .counts(NaiveDate::MIN, NaiveDate::MAX, Some("tax"))
             .unwrap();
-        assert_eq!(all.iter().map(|c| c.records).sum::<u64>(), 2007);
+        assert_eq!(all.iter().map(|c| c.counts.records).sum::<u64>(), 2007);
     }
 
     #[test]
@@ -1255,7 +1313,14 @@ mod tests {
             .unwrap();
         let keys: Vec<_> = days
             .iter()
-            .map(|c| (c.day, c.department.as_str(), c.records, c.checks.len()))
+            .map(|c| {
+                (
+                    c.day,
+                    c.department.as_str(),
+                    c.counts.records,
+                    c.counts.checks.len(),
+                )
+            })
             .collect();
         assert_eq!(
             keys,
@@ -1267,20 +1332,23 @@ mod tests {
         );
         assert_eq!(days[1], {
             let mut c = counts("2026-06-01", "tax", "persons", 1);
-            c.checks.sort();
+            c.counts.checks.sort();
             c
         });
         let tax = store
             .daily_counts(d("2026-06-01"), d("2026-06-30"), Some("tax"))
             .unwrap();
-        assert_eq!(tax.iter().map(|c| c.records).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            tax.iter().map(|c| c.counts.records).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
     }
 
     #[test]
     fn days_outside_four_digit_years_are_refused() {
         let store = SqliteStore::in_memory(10).unwrap();
         let mut c = DayCounts::new(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(), "a", "b");
-        c.records = 1;
+        c.counts.records = 1;
         let err = store
             .commit(&Checkpoint {
                 counts: vec![c],
@@ -1292,9 +1360,10 @@ mod tests {
 
     #[test]
     fn shared_across_threads() {
-        // Also proves the trait is object-safe: the daemon holds an Arc<dyn Store>.
-        let store: std::sync::Arc<dyn Store> =
-            std::sync::Arc::new(SqliteStore::in_memory(10).unwrap());
+        // Also proves the trait is object-safe: the daemon holds an Arc<dyn CheckpointStore>.
+        let store = std::sync::Arc::new(SqliteStore::in_memory(10).unwrap());
+        let _: std::sync::Arc<dyn CheckpointStore> = store.clone();
+        let _: std::sync::Arc<dyn ScoreStore> = store.clone();
         let handles: Vec<_> = (0..4)
             .map(|t| {
                 let store = store.clone();
@@ -1319,7 +1388,7 @@ mod tests {
         let got = store
             .counts(d("2026-06-15"), d("2026-06-15"), None)
             .unwrap();
-        assert_eq!(got[0].records, 25 * (1 + 2 + 3 + 4));
+        assert_eq!(got[0].counts.records, 25 * (1 + 2 + 3 + 4));
     }
 
     /// Deterministic pseudo-random keys for the timing test.
@@ -1347,7 +1416,7 @@ mod tests {
                 })
                 .collect(),
             offsets: (0..12)
-                .map(|p| ("topic".into(), p, 1_000 * round as i64))
+                .map(|p| PartitionOffset::new("topic", p, 1_000 * round as i64))
                 .collect(),
             references: (0..10_000)
                 .map(|i| reference((i % 4) as u16, mix(round * 10_000 + i), 1_000))
@@ -1359,7 +1428,10 @@ mod tests {
                     at_ms: (round * 100_000 + i) as i64,
                 })
                 .collect(),
-            expire: Some((0, 0)),
+            expire: Some(Expiry {
+                seen_before_ms: 0,
+                references_before_secs: 0,
+            }),
             violations: (0..1_000)
                 .map(|i| violation(&format!("dep{}", i % 10), i))
                 .collect(),
@@ -1395,7 +1467,7 @@ mod tests {
             return;
         };
         let store = SqliteStore::open(Path::new(&path), 5).unwrap();
-        let mut next = store.offsets().unwrap().first().map_or(0, |o| o.2);
+        let mut next = store.offsets().unwrap().first().map_or(0, |o| o.offset);
         let deadline = Instant::now() + Duration::from_secs(30);
         // Bounded, so an orphaned child stops on its own.
         while Instant::now() < deadline {
@@ -1411,10 +1483,10 @@ mod tests {
     /// Checkpoint consuming offsets next..next+7: 7 records, 500 seen rows.
     fn crash_checkpoint(next: i64) -> Checkpoint {
         let mut c = counts("2026-06-15", "tax", "persons", CRASH_STEP as u64);
-        c.checks.truncate(1);
+        c.counts.checks.truncate(1);
         Checkpoint {
             counts: vec![c],
-            offsets: vec![("t".into(), 0, next + CRASH_STEP)],
+            offsets: vec![PartitionOffset::new("t", 0, next + CRASH_STEP)],
             seen: (0..CRASH_SEEN)
                 .map(|i| SeenRow {
                     key: [next as u64, i as u64],
@@ -1469,10 +1541,11 @@ mod tests {
             child.wait().unwrap();
 
             let store = SqliteStore::open(&path, 5).unwrap();
-            let offset = store.offsets().unwrap()[0].2;
+            let offset = store.offsets().unwrap()[0].offset;
             let records = store
                 .counts(d("2026-06-15"), d("2026-06-15"), None)
                 .unwrap()[0]
+                .counts
                 .records;
             let seen = store.seen().unwrap().len() as i64;
             assert_eq!(records as i64, offset, "round {round}");
@@ -1506,13 +1579,13 @@ mod tests {
             .prop_map(|(day, dep, ds, records, malformed, dimensions, checks)| {
                 let mut c =
                     DayCounts::new(d("2026-06-28") + chrono::Days::new(day.into()), dep, ds);
-                c.records = records;
-                c.malformed = malformed;
-                c.dimensions = dimensions;
+                c.counts.records = records;
+                c.counts.malformed = malformed;
+                c.counts.dimensions = dimensions.map(Counts::from);
                 // Check ids unique within one delta, as the engine emits them.
                 for (id, pf) in checks {
-                    if c.check(id).is_none() {
-                        c.checks.push((id.to_owned(), pf));
+                    if c.counts.check(id).is_none() {
+                        c.counts.checks.push((id.to_owned(), pf.into()));
                     }
                 }
                 c
@@ -1528,7 +1601,7 @@ mod tests {
                 counts,
                 offsets: offsets
                     .into_iter()
-                    .map(|(p, o)| ("t".to_owned(), p, o))
+                    .map(|(p, o)| PartitionOffset::new("t", p, o))
                     .collect(),
                 ..Default::default()
             })
@@ -1544,7 +1617,7 @@ mod tests {
         }
         map.into_values()
             .map(|mut c| {
-                c.checks.sort();
+                c.counts.checks.sort();
                 c
             })
             .collect()
@@ -1589,7 +1662,7 @@ mod tests {
                         .or_insert_with(|| DayCounts::new(from, &c.department, &c.dataset))
                         .add(c);
                 }
-                map.into_values().map(|mut c| { c.checks.sort(); c }).collect::<Vec<_>>()
+                map.into_values().map(|mut c| { c.counts.checks.sort(); c }).collect::<Vec<_>>()
             };
             for store in [&one_by_one, &all_at_once, &grouped] {
                 prop_assert_eq!(&store.daily_counts(from, to, None).unwrap(), &want);

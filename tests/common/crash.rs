@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use dqmon::checks::Checks;
-use dqmon::report::Tally;
+use dqmon::catalog::Checks;
 use dqmon::service::checkpoint::day_counts;
 use dqmon::simulate::SimMessage;
-use dqmon::store::Store;
+use dqmon::store::ScoreStore;
 use dqmon::store::sqlite::SqliteStore;
+use dqmon::tally::Tally;
 use rdkafka::producer::FutureProducer;
 
 use super::publish;
@@ -208,7 +208,7 @@ pub async fn crash_run(
 /// The store's counts equal `tally` (what eval says), dataset by dataset:
 /// records, malformed, every dimension's passes and failures, every check.
 /// Also department by department, through the score API's builder.
-pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn Store) {
+pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn ScoreStore) {
     let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
     let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
     let stored = store.counts(from, to, None).unwrap();
@@ -216,7 +216,7 @@ pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn Store) {
     for ds in &checks.datasets {
         let mut want = day_counts(checks, from, ds.index, &tally.datasets[ds.index]);
         // The store lists checks by id.
-        want.checks.sort();
+        want.counts.checks.sort();
         let got = stored
             .iter()
             .find(|c| c.department == ds.department && c.dataset == ds.name)
@@ -226,9 +226,10 @@ pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn Store) {
         compared += 1;
     }
     assert_eq!(stored.len(), compared, "no counts of unknown datasets");
-    let period = dqmon::api::PeriodBounds { from, to };
-    let scores = dqmon::api::build_scores(checks, period, None, &stored);
-    let report = dqmon::report::Report::new(checks, tally);
+    let period = dqmon::model::period::PeriodBounds { from, to };
+    let rows: Vec<_> = stored.iter().map(dqmon::store::DayCounts::row).collect();
+    let scores = dqmon::tally::build_scores(checks, period, None, &rows);
+    let report = dqmon::tally::Report::new(checks, tally);
     for (department, want) in &report.departments {
         assert_eq!(
             &scores.departments[department].report, want,

@@ -14,12 +14,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dqmon::checks::Checks;
+use dqmon::catalog::Checks;
 use dqmon::engine::Engine;
-use dqmon::message::Message;
-use dqmon::report::Tally;
+use dqmon::engine::violations;
+use dqmon::model::Message;
+use dqmon::model::Violation;
 use dqmon::simulate::{SimConfig, SimMessage, Simulator};
-use dqmon::violation::{Violation, violations};
+use dqmon::tally::Tally;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message as _};
@@ -51,7 +52,7 @@ pub fn in_phase_order<T: Clone>(items: &[T], topic: impl Fn(&T) -> &str) -> Vec<
 }
 
 pub fn checks() -> Arc<Checks> {
-    Arc::new(dqmon::checks::load(Path::new("checks")).unwrap())
+    Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap())
 }
 
 /// `count` simulated messages from `start_ms`, split into the publication phases.
@@ -171,7 +172,7 @@ pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violatio
             key: m.key.as_deref(),
             payload: m.payload.as_deref(),
         };
-        let outcome = engine.evaluate(&msg);
+        let outcome = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms));
         if let Some(o) = &outcome {
             all.extend(violations(&msg, &checks.datasets[o.dataset], o));
         }
@@ -225,24 +226,24 @@ pub fn assert_metrics_equal(checks: &Checks, tally: &Tally, exposition: &str) {
             "{} malformed",
             ds.name
         );
-        for d in dqmon::dimension::Dimension::ALL {
+        for d in dqmon::model::Dimension::ALL {
             for (i, result) in ["pass", "fail"].iter().enumerate() {
                 assert_eq!(
                     count(
                         "dq_dimension_results_total",
                         &[("dimension", d.as_str()), ("result", result)]
                     ),
-                    t.dimensions[d as usize][i],
+                    [t.dimension(d).passed, t.dimension(d).failed][i],
                     "{} {d} {result}",
                     ds.name
                 );
                 compared += 1;
             }
         }
-        for (c, n) in ds.checks.iter().zip(&t.checks) {
+        for (c, (_, n)) in ds.checks.iter().zip(&t.checks) {
             assert_eq!(
                 count("dq_check_failures_total", &[("check", c.id.as_str())]),
-                n[1],
+                n.failed,
                 "{} {}",
                 ds.name,
                 c.id

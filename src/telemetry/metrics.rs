@@ -8,9 +8,9 @@ use prometheus::{
     IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::checks::Checks;
-use crate::dimension::Dimension;
+use crate::catalog::Checks;
 use crate::engine::RecordOutcome;
+use crate::model::Dimension;
 
 /// Handles of one dataset's series, resolved once so the hot path does no label lookups.
 struct DatasetMetrics {

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::api::{PeriodBounds, Scores, build_scores, pass_rate, scores_csv};
-use crate::dimension::Dimension;
-use crate::period::from_query;
-use crate::store::Store;
+use crate::model::Dimension;
+use crate::model::period::{PeriodBounds, from_query};
 use crate::store::sqlite::SqliteStore;
+use crate::store::{DayCounts, ScoreStore as _};
+use crate::tally::{Scores, build_scores, pass_rate, scores_csv};
 
 /// What `dqmon scores` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,7 +38,7 @@ pub struct ScoresOptions {
 
 /// Prints the scores of a period to standard output.
 pub fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
-    let checks = crate::checks::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let checks = crate::catalog::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(d) = &opts.department
         && !checks.departments.contains(d)
     {
@@ -61,11 +61,12 @@ pub fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
     let store = SqliteStore::open(&opts.store, usize::MAX)
         .with_context(|| format!("{}: opening the score store", opts.store.display()))?;
     let counts = store.counts(from, to, opts.department.as_deref())?;
+    let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
     let scores = build_scores(
         &checks,
         PeriodBounds { from, to },
         opts.department.as_deref(),
-        &counts,
+        &rows,
     );
     let out = match opts.format {
         Format::Table => table(&scores, opts.worst).into_bytes(),
@@ -153,14 +154,16 @@ mod tests {
     #[test]
     fn the_table_ranks_departments_with_their_pass_rates() {
         let checks =
-            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
+            crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
         let ds = &checks.datasets[0];
         let mut c = DayCounts::new(day, &ds.department, &ds.name);
-        c.records = 10;
-        c.dimensions = [[9, 1], [10, 0], [10, 0], [10, 0], [10, 0]];
-        c.checks = vec![("name.required".into(), [9, 1])];
-        let scores = build_scores(&checks, PeriodBounds { from: day, to: day }, None, &[c]);
+        c.counts.records = 10;
+        c.counts.dimensions =
+            [[9, 1], [10, 0], [10, 0], [10, 0], [10, 0]].map(crate::model::Counts::from);
+        c.counts.checks = vec![("name.required".into(), [9, 1].into())];
+        let period = PeriodBounds { from: day, to: day };
+        let scores = build_scores(&checks, period, None, &[c.row()]);
         let text = table(&scores, 3);
         let first = text
             .lines()

@@ -4,7 +4,6 @@
 //! field without parsing error paths, and so the engine can skip absent or
 //! blank values (completeness failures are never also format failures).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -15,27 +14,6 @@ use serde_json::{Map, Value, json};
 
 use super::contract::{FieldSpec, FieldType};
 use crate::formats::{self, DivisionTable};
-
-thread_local! {
-    /// "Today" for formats that bound a date by it (a resident ID's birth date). The
-    /// engine sets it to the message's calendar day so a replay of the same messages
-    /// gives the same outcomes whatever the wall clock says.
-    static TODAY: Cell<Option<NaiveDate>> = const { Cell::new(None) };
-}
-
-/// Runs `f` with "today" set to `today` for the format checks it makes.
-pub fn with_today<R>(today: NaiveDate, f: impl FnOnce() -> R) -> R {
-    let previous = TODAY.with(|t| t.replace(Some(today)));
-    let result = f();
-    TODAY.with(|t| t.set(previous));
-    result
-}
-
-fn today() -> NaiveDate {
-    TODAY
-        .with(|t| t.get())
-        .unwrap_or_else(|| chrono::Utc::now().date_naive())
-}
 
 /// The reference data formats and code tables check against.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +35,10 @@ impl FormatContext {
         let mut options = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
+            // The birth date's bound by "today" is checked by the validator,
+            // which is given the day: a format closure has no arguments.
             .with_format("cn-resident-id", move |s: &str| {
-                formats::resident_id::is_valid(s, &d1, today())
+                formats::resident_id::is_valid(s, &d1, NaiveDate::MAX)
             })
             .with_format("cn-uscc", move |s: &str| formats::uscc::is_valid(s, &d2))
             .with_format("cn-division-code", move |s: &str| {
@@ -141,6 +121,8 @@ fn number(v: f64) -> Value {
 /// A field's compiled format check.
 pub struct FieldValidator {
     validator: jsonschema::Validator,
+    /// A `cn-resident-id` field: its birth date may not be after "today".
+    born_by_today: bool,
 }
 
 impl std::fmt::Debug for FieldValidator {
@@ -153,19 +135,32 @@ impl FieldValidator {
     pub fn compile(spec: &FieldSpec, ctx: &FormatContext) -> Result<Self, String> {
         let schema = schema_for(spec);
         let validator = ctx.options().build(&schema).map_err(|e| e.to_string())?;
-        Ok(Self { validator })
+        Ok(Self {
+            validator,
+            born_by_today: spec.format.as_deref() == Some("cn-resident-id"),
+        })
     }
 
-    /// The fast path: most values are valid.
-    pub fn is_valid(&self, value: &Value) -> bool {
-        self.validator.is_valid(value)
+    /// The fast path: most values are valid. `today` bounds the dates that
+    /// may not lie in the future (the message's day, never the wall clock's).
+    pub fn is_valid(&self, value: &Value, today: NaiveDate) -> bool {
+        self.validator.is_valid(value) && self.within_today(value, today)
+    }
+
+    fn within_today(&self, value: &Value, today: NaiveDate) -> bool {
+        !self.born_by_today
+            || value
+                .as_str()
+                .and_then(formats::resident_id::birth_date)
+                .is_none_or(|born| born <= today)
     }
 
     /// Why a value is invalid, without the value: the reason goes into violation
     /// events and logs, which must never carry personal data.
-    pub fn reason(&self, value: &Value) -> String {
+    pub fn reason(&self, value: &Value, today: NaiveDate) -> String {
         match self.validator.iter_errors(value).next() {
             Some(e) => describe(e.kind()),
+            None if !self.within_today(value, today) => "not a valid cn-resident-id".into(),
             None => "valid".into(),
         }
     }

@@ -12,10 +12,10 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{
+use crate::publish::{Pace, publish};
+use crate::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use crate::publish::{Pace, publish};
 use crate::service::{Service, termination};
 use crate::simulate::{SimConfig, Simulator};
 
@@ -41,7 +41,7 @@ const PARTITIONS: i32 = 3;
 
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let mock = MockCluster::new(1).context("starting the mock Kafka cluster")?;
-    let checks = crate::checks::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let checks = crate::catalog::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let violations_topic = "dq.violations".to_string();
     let deadletter_topic = "dq.deadletter".to_string();
     for t in checks.topics() {

@@ -5,9 +5,10 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use crate::engine::Engine;
-use crate::message::{Envelope, Message};
-use crate::report::{Report, Tally};
-use crate::violation::{Violation, violations};
+use crate::engine::violations;
+use crate::model::Violation;
+use crate::model::{Envelope, Message};
+use crate::tally::{Report, Tally};
 
 /// Problems of the input file itself (not of the messages in it).
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +60,7 @@ pub fn evaluate_lines(
             key: envelope.key.as_deref().map(str::as_bytes),
             payload: payload.as_deref(),
         };
-        let outcome = engine.evaluate(&msg);
+        let outcome = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms));
         if let Some(o) = &outcome {
             let ds = &checks.datasets[o.dataset];
             for v in violations(&msg, ds, o) {

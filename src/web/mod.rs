@@ -1,6 +1,9 @@
 //! The HTTP server: `/metrics`, `/healthz`, `/readyz` (and the API routes that
 //! build on the same state). `app` is a plain `Router`, tested with `oneshot`.
 
+pub mod api;
+pub mod scorecard;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -9,9 +12,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::api::{self, ApiState};
-use crate::metrics::Metrics;
-use crate::service::pipeline::Health;
+use crate::telemetry::Health;
+use crate::telemetry::Metrics;
+use api::ApiState;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -32,7 +35,7 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with_api(state: AppState, api_state: ApiState) -> Router {
     app(state)
         .merge(api::routes(api_state.clone()))
-        .merge(crate::scorecard::pages(api_state))
+        .merge(crate::web::scorecard::pages(api_state))
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -72,7 +75,7 @@ mod tests {
 
     fn state() -> AppState {
         let checks =
-            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
+            crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap();
         AppState {
             metrics: Arc::new(Metrics::new(&checks)),
             health: Arc::new(Health::default()),
@@ -106,12 +109,12 @@ mod tests {
     async fn the_service_router_keeps_operations_open_and_the_api_behind_tokens() {
         let s = state();
         let checks = std::sync::Arc::new(
-            crate::checks::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
+            crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
         );
         let api_state = ApiState {
             store: Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
             checks,
-            config: Arc::new(crate::api::ApiConfig {
+            config: Arc::new(crate::web::api::ApiConfig {
                 officer_tokens: vec!["officer-token-0123456789".into()],
                 ..Default::default()
             }),

@@ -17,18 +17,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::checks::Checks;
-use crate::dimension::Dimension;
-use crate::period::from_query;
-use crate::report::{Counts, DatasetReport, DepartmentReport};
-use crate::score::score;
-use crate::store::{DayCounts, Store, StoreError};
-use crate::violation::Violation;
+use crate::catalog::Checks;
+use crate::model::Violation;
+use crate::model::period::{PeriodBounds, from_query};
+use crate::store::{DayCounts, ScoreStore, StoreError};
+use crate::tally::{Scores, build_scores, scores_csv};
 
 /// The `[api]` section of the service configuration.
 #[derive(Clone, Deserialize)]
@@ -135,7 +132,7 @@ pub fn is_token_byte(b: u8) -> bool {
 /// Shared by the API and the scorecard pages.
 #[derive(Clone)]
 pub struct ApiState {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ScoreStore>,
     pub checks: Arc<Checks>,
     pub config: Arc<ApiConfig>,
 }
@@ -303,279 +300,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal("store task failed", e))?
 }
 
-/// First and last day of the period, inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeriodBounds {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
-/// A department's report as `dqmon eval` prints it, plus what to fix first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DepartmentScores {
-    #[serde(flatten)]
-    pub report: DepartmentReport,
-    /// At most [`WORST_CHECKS`] checks with failures, most failures first.
-    pub worst_checks: Vec<WorstCheck>,
-    /// Datasets with a score, lowest first.
-    pub worst_datasets: Vec<WorstDataset>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorstCheck {
-    pub dataset: String,
-    pub check: String,
-    /// `null` for a check that the current contracts no longer define.
-    pub dimension: Option<Dimension>,
-    pub failed: u64,
-    pub passed: u64,
-    /// failed / (passed + failed), four decimals.
-    pub fail_rate: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorstDataset {
-    pub dataset: String,
-    pub score: f64,
-    pub records: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankEntry {
-    /// Competition ranking (equal scores share a rank: 1, 1, 3); `null` for
-    /// departments without a score.
-    pub rank: Option<usize>,
-    pub department: String,
-    pub score: Option<f64>,
-}
-
-/// The answer of `/api/v1/scores`: the eval report's shape for the period.
-///
-/// Unlike `dqmon eval`, there is no `unrouted`: the store keeps counts of
-/// contracted datasets only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
-    pub period: PeriodBounds,
-    /// Records of the departments shown, malformed ones included.
-    pub messages: u64,
-    pub malformed: u64,
-    pub departments: BTreeMap<String, DepartmentScores>,
-    /// Best first; ties by department name; departments without a score last.
-    pub ranking: Vec<RankEntry>,
-}
-
-/// How many checks `worst_checks` lists.
-pub const WORST_CHECKS: usize = 5;
-
-/// Builds the scores of `departments` (all of the contracts when `None`) from
-/// summed store counts.
-///
-/// Every contracted dataset of a shown department appears, with zeros when
-/// silent; stored counts of a dataset or check that the contracts no longer
-/// define still count (history stays truthful after a contract change).
-pub fn build_scores(
-    checks: &Checks,
-    period: PeriodBounds,
-    department: Option<&str>,
-    counts: &[DayCounts],
-) -> Scores {
-    let shown: Vec<&str> = match department {
-        Some(d) => vec![d],
-        None => checks.departments.iter().map(String::as_str).collect(),
-    };
-    let mut departments = BTreeMap::new();
-    for dep in shown {
-        departments.insert(dep.to_owned(), department_scores(checks, dep, counts));
-    }
-    let ranking = ranking(&departments);
-    Scores {
-        period,
-        messages: departments.values().map(|d| d.report.records).sum(),
-        malformed: departments.values().map(|d| d.report.malformed).sum(),
-        departments,
-        ranking,
-    }
-}
-
-fn dimension_map(counts: &[[u64; 2]; 5]) -> BTreeMap<Dimension, Counts> {
-    Dimension::ALL
-        .iter()
-        .map(|&d| (d, counts[d as usize].into()))
-        .collect()
-}
-
-fn department_scores(checks: &Checks, dep: &str, counts: &[DayCounts]) -> DepartmentScores {
-    // Contract datasets first (zeros), then the stored counts added on top.
-    let mut tallies: BTreeMap<&str, DayCounts> = BTreeMap::new();
-    let mut dimension_of: BTreeMap<(&str, &str), Dimension> = BTreeMap::new();
-    for ds in checks.datasets.iter().filter(|d| d.department == dep) {
-        let zero = DayCounts {
-            checks: ds.checks.iter().map(|c| (c.id.clone(), [0, 0])).collect(),
-            ..DayCounts::default()
-        };
-        tallies.insert(&ds.name, zero);
-        for c in &ds.checks {
-            dimension_of.insert((&ds.name, &c.id), c.dimension);
-        }
-    }
-    for row in counts.iter().filter(|r| r.department == dep) {
-        tallies.entry(&row.dataset).or_default().add(row);
-    }
-
-    let weights = &checks.weights;
-    let mut total = DayCounts::default();
-    let mut datasets = BTreeMap::new();
-    let mut worst_checks = Vec::new();
-    let mut worst_datasets = Vec::new();
-    for (name, t) in &tallies {
-        total.add(&DayCounts {
-            checks: Vec::new(),
-            ..t.clone()
-        });
-        let ds_score = score(&t.dimensions, weights);
-        if let Some(s) = ds_score {
-            worst_datasets.push(WorstDataset {
-                dataset: (*name).to_owned(),
-                score: s,
-                records: t.records,
-            });
-        }
-        for (id, [passed, failed]) in &t.checks {
-            if *failed > 0 {
-                worst_checks.push(WorstCheck {
-                    dataset: (*name).to_owned(),
-                    check: id.clone(),
-                    dimension: dimension_of.get(&(*name, id.as_str())).copied(),
-                    failed: *failed,
-                    passed: *passed,
-                    fail_rate: round4(*failed as f64 / (*passed + *failed) as f64),
-                });
-            }
-        }
-        datasets.insert(
-            (*name).to_owned(),
-            DatasetReport {
-                records: t.records,
-                malformed: t.malformed,
-                score: ds_score,
-                dimensions: dimension_map(&t.dimensions),
-                checks: t
-                    .checks
-                    .iter()
-                    .map(|(id, c)| (id.clone(), (*c).into()))
-                    .collect(),
-            },
-        );
-    }
-    worst_checks.sort_by(|a, b| {
-        b.failed
-            .cmp(&a.failed)
-            .then(b.fail_rate.total_cmp(&a.fail_rate))
-            .then_with(|| (&a.dataset, &a.check).cmp(&(&b.dataset, &b.check)))
-    });
-    worst_checks.truncate(WORST_CHECKS);
-    worst_datasets.sort_by(|a, b| {
-        a.score
-            .total_cmp(&b.score)
-            .then_with(|| a.dataset.cmp(&b.dataset))
-    });
-    DepartmentScores {
-        report: DepartmentReport {
-            records: total.records,
-            malformed: total.malformed,
-            score: score(&total.dimensions, weights),
-            dimensions: dimension_map(&total.dimensions),
-            datasets,
-        },
-        worst_checks,
-        worst_datasets,
-    }
-}
-
-fn ranking(departments: &BTreeMap<String, DepartmentScores>) -> Vec<RankEntry> {
-    let mut entries: Vec<RankEntry> = departments
-        .iter()
-        .map(|(d, s)| RankEntry {
-            rank: None,
-            department: d.clone(),
-            score: s.report.score,
-        })
-        .collect();
-    // BTreeMap order is by name, and the sort is stable: ties stay by name.
-    entries.sort_by(|a, b| match (a.score, b.score) {
-        (Some(x), Some(y)) => y.total_cmp(&x),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-    let mut previous: Option<(f64, usize)> = None;
-    for (i, e) in entries.iter_mut().enumerate() {
-        if let Some(s) = e.score {
-            let rank = match previous {
-                Some((p, r)) if p == s => r,
-                _ => i + 1,
-            };
-            e.rank = Some(rank);
-            previous = Some((s, rank));
-        }
-    }
-    entries
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
-}
-
-/// A pass rate with four decimals, or `None` without outcomes.
-pub fn pass_rate(c: Counts) -> Option<f64> {
-    let n = c.passed + c.failed;
-    (n > 0).then(|| round4(c.passed as f64 / n as f64))
-}
-
-/// Header of the CSV export.
-pub const CSV_HEADER: [&str; 8] = [
-    "period_from",
-    "period_to",
-    "department",
-    "dataset",
-    "dimension",
-    "passed",
-    "failed",
-    "pass_rate",
-];
-
-/// The CSV export: one row per department, dataset and dimension, with a
-/// UTF-8 byte order mark so spreadsheet programs read Chinese text correctly.
-/// `pass_rate` is empty when the dimension had no outcome.
-pub fn scores_csv(scores: &Scores) -> Result<Vec<u8>, csv::Error> {
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(CSV_HEADER)?;
-        let (from, to) = (scores.period.from.to_string(), scores.period.to.to_string());
-        for (dep, d) in &scores.departments {
-            for (ds, r) in &d.report.datasets {
-                for dim in Dimension::ALL {
-                    let c = r.dimensions.get(&dim).copied().unwrap_or_default();
-                    let rate = pass_rate(c).map(|r| format!("{r:.4}")).unwrap_or_default();
-                    w.write_record([
-                        from.as_str(),
-                        to.as_str(),
-                        dep,
-                        ds,
-                        dim.as_str(),
-                        &c.passed.to_string(),
-                        &c.failed.to_string(),
-                        &rate,
-                    ])?;
-                }
-            }
-        }
-        w.flush()?;
-    }
-    Ok(out)
-}
-
 /// Resolves `department=` for `access`: 403 for another department's token,
 /// 400 for a department the contracts do not know.
 pub fn resolve_department(
@@ -601,12 +325,8 @@ pub async fn load_scores(
     let (store, checks) = (state.store.clone(), state.checks.clone());
     blocking(move || {
         let counts = store.counts(period.from, period.to, department.as_deref())?;
-        Ok(build_scores(
-            &checks,
-            period,
-            department.as_deref(),
-            &counts,
-        ))
+        let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
+        Ok(build_scores(&checks, period, department.as_deref(), &rows))
     })
     .await
 }
@@ -618,11 +338,7 @@ pub async fn load_violations(
     limit: usize,
 ) -> Result<Vec<Violation>, ApiError> {
     let store = state.store.clone();
-    blocking(move || {
-        let rows = store.recent_violations(department.as_deref(), limit)?;
-        Ok(rows.into_iter().map(Violation::from).collect())
-    })
-    .await
+    blocking(move || Ok(store.recent_violations(department.as_deref(), limit)?)).await
 }
 
 /// Query of the score endpoints.
@@ -944,39 +660,5 @@ mod tests {
         let c: ApiConfig = toml::from_str("").unwrap();
         assert_eq!(c.recent_violations_limit_max, 1000);
         assert!(toml::from_str::<ApiConfig>("officer_token = []").is_err());
-    }
-
-    #[test]
-    fn ranking_shares_ranks_on_ties_and_puts_unscored_last() {
-        let dep = |score| DepartmentScores {
-            report: DepartmentReport {
-                records: 0,
-                malformed: 0,
-                score,
-                dimensions: BTreeMap::new(),
-                datasets: BTreeMap::new(),
-            },
-            worst_checks: vec![],
-            worst_datasets: vec![],
-        };
-        let deps = BTreeMap::from([
-            ("a".to_string(), dep(None)),
-            ("b".to_string(), dep(Some(90.0))),
-            ("c".to_string(), dep(Some(95.0))),
-            ("d".to_string(), dep(Some(90.0))),
-        ]);
-        let r: Vec<_> = ranking(&deps)
-            .into_iter()
-            .map(|e| (e.rank, e.department))
-            .collect();
-        assert_eq!(
-            r,
-            vec![
-                (Some(1), "c".into()),
-                (Some(2), "b".into()),
-                (Some(2), "d".into()),
-                (None, "a".into())
-            ]
-        );
     }
 }

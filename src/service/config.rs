@@ -10,7 +10,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-pub use crate::api::ApiConfig;
+pub use crate::web::api::ApiConfig;
 
 /// The whole configuration of `dqmon run`.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
 
 /// Longest range the HTTP API accepts, in days (about ten years): bounds the
 /// work of one request.
@@ -259,6 +260,13 @@ pub fn from_query(
         ));
     }
     Ok((from, to))
+}
+
+/// First and last day of the period, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodBounds {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 #[cfg(test)]

@@ -18,15 +18,14 @@ use chrono::{DateTime, Datelike, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use crate::api::{
-    Access, ApiError, ApiState, DepartmentScores, PeriodBounds, Scores, authenticate, bearer_token,
-    csv_response, is_token_byte, load_scores, load_violations, pass_rate,
+use crate::catalog::Checks;
+use crate::model::period::{Period, PeriodBounds, from_query};
+use crate::model::{Counts, Dimension, Violation};
+use crate::tally::{DepartmentScores, Scores, pass_rate};
+use crate::web::api::{
+    Access, ApiError, ApiState, authenticate, bearer_token, csv_response, is_token_byte,
+    load_scores, load_violations,
 };
-use crate::checks::Checks;
-use crate::dimension::Dimension;
-use crate::period::{Period, from_query};
-use crate::report::Counts;
-use crate::violation::Violation;
 
 /// The cookie holding the token of a signed-in browser.
 pub const COOKIE: &str = "dqmon_token";
@@ -255,7 +254,7 @@ async fn csv_download(
     };
     let result = async {
         let q = page_query(q).map_err(ApiError::BadRequest)?;
-        let department = crate::api::resolve_department(
+        let department = crate::web::api::resolve_department(
             &state.checks,
             &access,
             PageQuery::field(&q.department),
@@ -725,7 +724,7 @@ fn render_department(
                                     .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
                                     .unwrap_or_else(|| v.timestamp.to_string())) }
                             td { (v.dataset) }
-                            td { @match Dimension::parse(&v.dimension) { Some(dim) => (dimension_label(dim)), None => (v.dimension) } }
+                            td { (dimension_label(v.dimension)) }
                             td { code { (v.check) } }
                             td { @if let Some(f) = &v.field { (f) } }
                             td { (v.reason) }

@@ -1,17 +1,19 @@
 //! The catalog's score: the weighted mean of the dimensions' pass rates over
 //! the dimensions that had at least one outcome, times 100.
 
-use crate::checks::Weights;
+use crate::catalog::Weights;
+use crate::model::Counts;
 
-/// `counts[d] = [passed, failed]` in catalog order. `None` when no dimension
-/// with a weight has an outcome (nothing to score).
-pub fn score(counts: &[[u64; 2]; 5], weights: &Weights) -> Option<f64> {
+/// `counts` indexed by `Dimension as usize`. `None` when no dimension with a
+/// weight has an outcome (nothing to score).
+pub fn score(counts: &[Counts; 5], weights: &Weights) -> Option<f64> {
     let mut sum = 0.0;
     let mut total_weight = 0.0;
     for (c, w) in counts.iter().zip(weights.0) {
-        let n = c[0] + c[1];
-        if n > 0 && w > 0.0 {
-            sum += w * c[0] as f64 / n as f64;
+        if let Some(rate) = c.pass_rate()
+            && w > 0.0
+        {
+            sum += w * rate;
             total_weight += w;
         }
     }
@@ -27,24 +29,28 @@ pub fn round2(x: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn counts(pf: [[u64; 2]; 5]) -> [Counts; 5] {
+        pf.map(|[passed, failed]| Counts { passed, failed })
+    }
+
     #[test]
     fn renormalizes_over_present_dimensions() {
         let w = Weights::default();
         // Only completeness (all pass) and format (half pass): (0.25*1 + 0.25*0.5)/0.5.
-        let counts = [[10, 0], [5, 5], [0, 0], [0, 0], [0, 0]];
-        assert_eq!(score(&counts, &w), Some(75.0));
+        let c = counts([[10, 0], [5, 5], [0, 0], [0, 0], [0, 0]]);
+        assert_eq!(score(&c, &w), Some(75.0));
     }
 
     #[test]
     fn all_dimensions_weighted() {
         let w = Weights::default();
-        let counts = [[9, 1], [8, 2], [10, 0], [5, 5], [1, 0]];
+        let c = counts([[9, 1], [8, 2], [10, 0], [5, 5], [1, 0]]);
         // 0.25*0.9 + 0.25*0.8 + 0.2*1 + 0.2*0.5 + 0.1*1 = 0.825
-        assert_eq!(score(&counts, &w), Some(82.5));
+        assert_eq!(score(&c, &w), Some(82.5));
     }
 
     #[test]
     fn nothing_to_score() {
-        assert_eq!(score(&[[0, 0]; 5], &Weights::default()), None);
+        assert_eq!(score(&[Counts::ZERO; 5], &Weights::default()), None);
     }
 }

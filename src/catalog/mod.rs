@@ -4,6 +4,7 @@
 //! [`load`] is the single entry point: `dqmon validate` and the service's
 //! start-up both call it, so what validates is exactly what runs.
 
+pub mod calendar;
 pub mod contract;
 pub mod error;
 pub mod field;
@@ -21,8 +22,8 @@ use error::{Collector, ContractErrors};
 use field::{FieldValidator, FormatContext};
 use rule::{RuleLogic, TimeKind};
 
-use crate::dimension::Dimension;
 use crate::formats;
+use crate::model::Dimension;
 
 /// Index of a check within its dataset's `checks`.
 pub type CheckId = usize;

@@ -1,0 +1,19 @@
+//! Counting outcomes, and everything built from counts: the report, the
+//! catalog's score, what to fix first, the ranking, the CSV export. One
+//! builder ([`build_scores`]) serves the API, the scorecard, `dqmon scores`
+//! and `dqmon eval`.
+
+pub mod counts;
+pub mod csv;
+pub mod report;
+pub mod score;
+pub mod scores;
+
+pub use counts::{DatasetCounts, Tally};
+pub use csv::{CSV_HEADER, scores_csv};
+pub use report::{DatasetReport, DepartmentReport, Report};
+pub use score::{round2, score};
+pub use scores::{
+    DatasetRow, DepartmentScores, RankEntry, Scores, WORST_CHECKS, WorstCheck, WorstDataset,
+    build_scores, pass_rate,
+};

@@ -1,0 +1,8 @@
+//! What dqmon tells its operators: Prometheus metrics and readiness. The
+//! consumer writes them, the HTTP side reads them; neither knows the other.
+
+pub mod health;
+pub mod metrics;
+
+pub use health::Health;
+pub use metrics::{Metrics, Output};
