@@ -8,12 +8,14 @@ pub mod csv;
 pub mod report;
 pub mod score;
 pub mod scores;
+pub mod stream;
 
 pub use counts::{DatasetCounts, Tally};
 pub use csv::{CSV_HEADER, scores_csv};
-pub use report::{DatasetReport, DepartmentReport, Report};
+pub use report::{DatasetReport, DepartmentReport};
 pub use score::{round2, score};
 pub use scores::{
     DatasetRow, DepartmentScores, RankEntry, Scores, WORST_CHECKS, WorstCheck, WorstDataset,
     build_scores, pass_rate,
 };
+pub use stream::Report;

@@ -1,14 +1,11 @@
-//! The report of a stream of messages: what `dqmon eval` prints, and the
-//! shape every department's scores take in the API.
+//! The shapes of a report: a dataset's and a department's counts and score,
+//! as `dqmon eval` prints them and the API answers.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::counts::{DatasetCounts, Tally};
-use super::scores::{DatasetRow, build_scores};
-use crate::catalog::Checks;
-use crate::model::period::PeriodBounds;
+use super::counts::DatasetCounts;
 use crate::model::{Counts, Dimension};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,46 +39,9 @@ pub struct DepartmentReport {
     pub datasets: BTreeMap<String, DatasetReport>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub messages: u64,
-    pub malformed: u64,
-    pub unrouted: u64,
-    pub departments: BTreeMap<String, DepartmentReport>,
-}
-
 pub(crate) fn dimension_map(counts: &[Counts; 5]) -> BTreeMap<Dimension, Counts> {
     Dimension::ALL
         .iter()
         .map(|&d| (d, counts[d as usize]))
         .collect()
-}
-
-impl Report {
-    /// Every department and dataset of the contracts appears, with zeros when
-    /// silent; built by the same [`build_scores`] as the API's answers.
-    pub fn new(checks: &Checks, tally: &Tally) -> Self {
-        let rows: Vec<DatasetRow<'_>> = checks
-            .datasets
-            .iter()
-            .map(|ds| DatasetRow {
-                department: &ds.department,
-                dataset: &ds.name,
-                counts: &tally.datasets[ds.index],
-            })
-            .collect();
-        // The period does not enter the report; any bounds do.
-        let day = chrono::NaiveDate::MIN;
-        let scores = build_scores(checks, PeriodBounds { from: day, to: day }, None, &rows);
-        Report {
-            messages: tally.messages,
-            malformed: tally.malformed(),
-            unrouted: tally.unrouted,
-            departments: scores
-                .departments
-                .into_iter()
-                .map(|(d, s)| (d, s.report))
-                .collect(),
-        }
-    }
 }
