@@ -4,7 +4,10 @@
 
 pub mod checkpoint;
 pub mod config;
+mod context;
+mod outputs;
 pub mod pipeline;
+mod rebalance;
 pub mod today;
 pub mod writer;
 
@@ -28,7 +31,8 @@ use crate::telemetry::Health;
 use crate::telemetry::Metrics;
 use crate::web::api::ApiState;
 use crate::web::{AppState, app_with_api};
-use pipeline::{Checkpointing, ContextParts, Pipeline, PipelineContext};
+use context::{Checkpointing, ContextParts, PipelineContext};
+use pipeline::Pipeline;
 use today::Today;
 
 /// A running monitor.

@@ -1,0 +1,184 @@
+//! The consumer's context: what the rebalance and statistics callbacks and
+//! the loop share (in-flight outputs, the checkpoint being gathered), and
+//! taking checkpoints.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureProducer;
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use super::checkpoint::Accumulator;
+use super::outputs::Outputs;
+use super::writer::CheckpointWriter;
+use crate::catalog::Checks;
+use crate::engine::Engine;
+use crate::store::CheckpointStore;
+use crate::telemetry::{Health, Metrics};
+
+/// Where checkpoints go and how often.
+pub struct Checkpointing {
+    pub store: Arc<dyn CheckpointStore>,
+    pub interval: Duration,
+    pub max_messages: u64,
+    pub violations_kept: usize,
+}
+
+/// The consumer's context: rebalance and statistics callbacks, and what they
+/// share with the loop (in-flight outputs, the checkpoint being gathered).
+pub struct PipelineContext {
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) health: Arc<Health>,
+    pub(super) outputs: Outputs,
+    drain_timeout: Duration,
+    engine: Arc<Engine>,
+    checks: Arc<Checks>,
+    pub(super) checkpointing: Checkpointing,
+    pub(super) accumulator: Mutex<Accumulator>,
+    writer: Mutex<CheckpointWriter>,
+    /// Set when the store failed: the loop stops without another checkpoint.
+    pub(super) failed: AtomicBool,
+    shutdown: CancellationToken,
+}
+
+/// What [`PipelineContext::new`] takes.
+pub struct ContextParts {
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub producer: FutureProducer,
+    pub drain_timeout: Duration,
+    pub engine: Arc<Engine>,
+    pub checks: Arc<Checks>,
+    pub checkpointing: Checkpointing,
+    /// Cancelled by the pipeline itself when the store fails.
+    pub shutdown: CancellationToken,
+}
+
+impl PipelineContext {
+    pub fn new(p: ContextParts) -> Self {
+        let writer = CheckpointWriter::new(p.checkpointing.store.clone(), p.metrics.clone());
+        Self {
+            outputs: Outputs::new(p.producer, p.metrics.clone()),
+            metrics: p.metrics,
+            health: p.health,
+            drain_timeout: p.drain_timeout,
+            engine: p.engine,
+            checks: p.checks,
+            checkpointing: p.checkpointing,
+            accumulator: Mutex::new(Accumulator::default()),
+            writer: Mutex::new(writer),
+            failed: AtomicBool::new(false),
+            shutdown: p.shutdown,
+        }
+    }
+
+    /// Hands a checkpoint of everything handled so far to the writer, once
+    /// every output is acknowledged. False when outputs stay unacknowledged
+    /// past the drain timeout (nothing taken; try again later) or the store
+    /// failed. [`PipelineContext::settle`] learns when it is written.
+    pub(super) fn checkpoint(&self) -> bool {
+        if self.failed.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.outputs.drain(self.drain_timeout);
+        if self.outputs.len() > 0 {
+            return false;
+        }
+        let c = &self.checkpointing;
+        let checkpoint = self.accumulator.lock().expect("accumulator lock").take(
+            &self.checks,
+            &self.engine,
+            c.violations_kept,
+        );
+        if !checkpoint.is_empty() {
+            self.writer.lock().expect("writer lock").submit(checkpoint);
+        }
+        true
+    }
+
+    /// Acts on written checkpoints (with `wait`, on all of them): the group's
+    /// offsets follow the store's, never lead them; a failure stops dqmon.
+    pub(super) fn settle(&self, consumer: &BaseConsumer<Self>, wait: bool) {
+        let results = self.writer.lock().expect("writer lock").results(wait);
+        for result in results {
+            match result {
+                Ok(offsets) => {
+                    let mut tpl = TopicPartitionList::new();
+                    for p in &offsets {
+                        let _ = tpl.add_partition_offset(
+                            &p.topic,
+                            p.partition,
+                            Offset::Offset(p.offset),
+                        );
+                    }
+                    if let Err(e) = consumer.store_offsets(&tpl) {
+                        // A partition revoked meanwhile: its next owner resumes from the store.
+                        debug!(error = %e, "group offsets not stored");
+                    }
+                }
+                Err(e) => {
+                    if !self.failed.load(Ordering::Relaxed) {
+                        self.fail("writing a checkpoint", &e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commits the group's offsets (for lag tools; the store is what counts).
+    pub(super) fn commit_group(&self, consumer: &BaseConsumer<Self>) {
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            // Nothing stored since the last commit is not an error worth a warning.
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => warn!(error = %e, "committing the group's offsets failed"),
+        }
+    }
+
+    /// The store failed: stop, so that a restart resumes from what it holds.
+    pub(super) fn fail(&self, what: &str, error: &dyn std::fmt::Display) {
+        error!(%error, "{what} failed: stopping, a restart resumes from the score store");
+        self.metrics.checkpoint(Err(()));
+        self.failed.store(true, Ordering::Relaxed);
+        self.shutdown.cancel();
+    }
+}
+
+impl ClientContext for PipelineContext {
+    fn stats(&self, stats: Statistics) {
+        let up = stats
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP");
+        self.health.broker_up.store(up, Ordering::Relaxed);
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                if *partition < 0 {
+                    continue;
+                }
+                let lag = if p.consumer_lag_stored >= 0 {
+                    p.consumer_lag_stored
+                } else {
+                    p.consumer_lag
+                };
+                if lag >= 0 {
+                    self.metrics.set_lag(topic, *partition, lag);
+                }
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let KafkaError::Global(RDKafkaErrorCode::AllBrokersDown) = error {
+            self.health.broker_up.store(false, Ordering::Relaxed);
+        }
+        warn!(%error, reason, "kafka client error");
+    }
+}
