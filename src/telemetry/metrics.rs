@@ -8,7 +8,7 @@ use prometheus::{
     IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::catalog::Checks;
+use crate::catalog::{Checks, Dataset};
 use crate::engine::RecordOutcome;
 use crate::model::Dimension;
 
@@ -45,233 +45,239 @@ pub struct Metrics {
     checkpoint_errors: IntCounter,
 }
 
-fn opts(name: &str, help: &str) -> Opts {
-    Opts::new(name, help)
+/// Buckets of `dq_record_age_seconds`: a minute to a week.
+const AGE_BUCKETS: [f64; 10] = [
+    60.0, 300.0, 900.0, 3600.0, 21600.0, 43200.0, 86400.0, 172800.0, 259200.0, 604800.0,
+];
+/// Buckets of `dq_processing_duration_seconds`: 5 µs to 100 ms.
+const PROCESSING_BUCKETS: [f64; 11] = [
+    0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1,
+];
+/// Buckets of `dq_checkpoint_duration_seconds`: 1 ms to 5 s.
+const CHECKPOINT_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// Registers a collector and hands back a handle to it.
+fn registered<C: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: C) -> C {
+    r.register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    c
+}
+
+fn counters(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    registered(
+        r,
+        IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn gauges(r: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    registered(
+        r,
+        GaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, buckets: &[f64]) -> Histogram {
+    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+    registered(r, Histogram::with_opts(opts).expect("valid metric"))
+}
+
+/// The families labelled by department and dataset.
+struct DatasetFamilies {
+    records: IntCounterVec,
+    dimensions: IntCounterVec,
+    check_failures: IntCounterVec,
+    malformed: IntCounterVec,
+    age: HistogramVec,
+    last_message: GaugeVec,
+    max_silence: GaugeVec,
+    violations: IntCounterVec,
+    deadletters: IntCounterVec,
+}
+
+impl DatasetFamilies {
+    fn register(r: &Registry) -> Self {
+        const DS: &[&str] = &["department", "dataset"];
+        let age = HistogramOpts::new(
+            "dq_record_age_seconds",
+            "Age of records at publication: message timestamp - updated_at.",
+        )
+        .buckets(AGE_BUCKETS.to_vec());
+        DatasetFamilies {
+            records: counters(
+                r,
+                "dq_records_total",
+                "Messages evaluated, malformed ones included.",
+                DS,
+            ),
+            dimensions: counters(
+                r,
+                "dq_dimension_results_total",
+                "Records per quality dimension outcome (pass or fail).",
+                &["department", "dataset", "dimension", "result"],
+            ),
+            check_failures: counters(
+                r,
+                "dq_check_failures_total",
+                "Failed checks.",
+                &["department", "dataset", "check"],
+            ),
+            malformed: counters(
+                r,
+                "dq_malformed_messages_total",
+                "Messages that are not a UTF-8 JSON object.",
+                DS,
+            ),
+            age: registered(r, HistogramVec::new(age, DS).expect("valid metric")),
+            last_message: gauges(
+                r,
+                "dq_dataset_last_message_timestamp_seconds",
+                "Message time of the latest record of the dataset (0 until one arrives).",
+                DS,
+            ),
+            max_silence: gauges(
+                r,
+                "dq_dataset_max_silence_seconds",
+                "How long the dataset may stay silent, from its contract.",
+                DS,
+            ),
+            violations: counters(
+                r,
+                "dq_violations_published_total",
+                "Violation events acknowledged by the violations topic.",
+                DS,
+            ),
+            deadletters: counters(
+                r,
+                "dq_deadletter_messages_total",
+                "Malformed messages acknowledged by the dead-letter topic.",
+                DS,
+            ),
+        }
+    }
+
+    /// One dataset's series, created now so they export zeros from the start.
+    fn series(&self, ds: &Dataset) -> DatasetMetrics {
+        let l = [ds.department.as_str(), ds.name.as_str()];
+        self.max_silence
+            .with_label_values(&l)
+            .set(ds.max_silence_secs as f64);
+        let dim = |d: Dimension, result: &str| {
+            self.dimensions
+                .with_label_values(&[l[0], l[1], d.as_str(), result])
+        };
+        DatasetMetrics {
+            records: self.records.with_label_values(&l),
+            dimensions: Dimension::ALL.map(|d| [dim(d, "pass"), dim(d, "fail")]),
+            check_failures: ds
+                .checks
+                .iter()
+                .map(|c| {
+                    self.check_failures
+                        .with_label_values(&[l[0], l[1], c.id.as_str()])
+                })
+                .collect(),
+            malformed: self.malformed.with_label_values(&l),
+            age: self.age.with_label_values(&l),
+            last_message: self.last_message.with_label_values(&l),
+            violations: self.violations.with_label_values(&l),
+            deadletters: self.deadletters.with_label_values(&l),
+        }
+    }
 }
 
 impl Metrics {
     pub fn new(checks: &Checks) -> Self {
         let r = Registry::new();
-        let records = IntCounterVec::new(
-            opts(
-                "dq_records_total",
-                "Messages evaluated, malformed ones included.",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let dimensions = IntCounterVec::new(
-            opts(
-                "dq_dimension_results_total",
-                "Records per quality dimension outcome (pass or fail).",
-            ),
-            &["department", "dataset", "dimension", "result"],
-        )
-        .unwrap();
-        let check_failures = IntCounterVec::new(
-            opts("dq_check_failures_total", "Failed checks."),
-            &["department", "dataset", "check"],
-        )
-        .unwrap();
-        let malformed = IntCounterVec::new(
-            opts(
-                "dq_malformed_messages_total",
-                "Messages that are not a UTF-8 JSON object.",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let age = HistogramVec::new(
-            HistogramOpts::new(
-                "dq_record_age_seconds",
-                "Age of records at publication: message timestamp - updated_at.",
-            )
-            .buckets(vec![
-                60.0, 300.0, 900.0, 3600.0, 21600.0, 43200.0, 86400.0, 172800.0, 259200.0, 604800.0,
-            ]),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let last_message = GaugeVec::new(
-            opts(
-                "dq_dataset_last_message_timestamp_seconds",
-                "Message time of the latest record of the dataset (0 until one arrives).",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let max_silence = GaugeVec::new(
-            opts(
-                "dq_dataset_max_silence_seconds",
-                "How long the dataset may stay silent, from its contract.",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let thresholds = GaugeVec::new(
-            opts(
-                "dq_dimension_pass_rate_threshold",
-                "Pass rate under which a department's dimension alerts, from scoring.yaml.",
-            ),
+        let families = DatasetFamilies::register(&r);
+        let thresholds = gauges(
+            &r,
+            "dq_dimension_pass_rate_threshold",
+            "Pass rate under which a department's dimension alerts, from scoring.yaml.",
             &["dimension"],
-        )
-        .unwrap();
-        let violations = IntCounterVec::new(
-            opts(
-                "dq_violations_published_total",
-                "Violation events acknowledged by the violations topic.",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let deadletters = IntCounterVec::new(
-            opts(
-                "dq_deadletter_messages_total",
-                "Malformed messages acknowledged by the dead-letter topic.",
-            ),
-            &["department", "dataset"],
-        )
-        .unwrap();
-        let score = GaugeVec::new(
-            opts(
-                "dq_quality_score",
-                "Today's quality score of the department, 0 to 100.",
-            ),
-            &["department"],
-        )
-        .unwrap();
-        let lag = IntGaugeVec::new(
-            opts(
-                "dq_consumer_lag_messages",
-                "Messages behind the partition's end.",
-            ),
-            &["topic", "partition"],
-        )
-        .unwrap();
-        let assigned = IntGauge::new(
-            "dq_consumer_assigned_partitions",
-            "Partitions assigned to this instance.",
-        )
-        .unwrap();
-        let ready = IntGauge::new(
-            "dq_ready",
-            "1 when partitions are assigned and a broker is up.",
-        )
-        .unwrap();
-        let processing = Histogram::with_opts(
-            HistogramOpts::new(
-                "dq_processing_duration_seconds",
-                "Time to evaluate a message and hand its outputs over.",
-            )
-            .buckets(vec![
-                0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005,
-                0.025, 0.1,
-            ]),
-        )
-        .unwrap();
-        let output_errors = IntCounterVec::new(
-            opts(
-                "dq_output_errors_total",
-                "Failed deliveries to an output topic (retried).",
-            ),
-            &["output"],
-        )
-        .unwrap();
-        let checkpoint = Histogram::with_opts(
-            HistogramOpts::new(
-                "dq_checkpoint_duration_seconds",
-                "Time to write one checkpoint (counts, offsets, state) to the score store.",
-            )
-            .buckets(vec![
-                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
-            ]),
-        )
-        .unwrap();
-        let checkpoint_errors = IntCounter::new(
-            "dq_checkpoint_errors_total",
-            "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
-        )
-        .unwrap();
-        let build =
-            IntGaugeVec::new(opts("dq_build_info", "Build of dqmon."), &["version"]).unwrap();
-        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(records.clone()),
-            Box::new(dimensions.clone()),
-            Box::new(check_failures.clone()),
-            Box::new(malformed.clone()),
-            Box::new(age.clone()),
-            Box::new(last_message.clone()),
-            Box::new(max_silence.clone()),
-            Box::new(thresholds.clone()),
-            Box::new(violations.clone()),
-            Box::new(deadletters.clone()),
-            Box::new(score.clone()),
-            Box::new(lag.clone()),
-            Box::new(assigned.clone()),
-            Box::new(ready.clone()),
-            Box::new(processing.clone()),
-            Box::new(output_errors.clone()),
-            Box::new(checkpoint.clone()),
-            Box::new(checkpoint_errors.clone()),
-            Box::new(build),
-        ];
-        for c in collectors {
-            r.register(c).expect("metric names are unique");
-        }
-        #[cfg(target_os = "linux")]
-        r.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ))
-        .expect("process metrics register once");
-
+        );
         for d in Dimension::ALL {
             thresholds
                 .with_label_values(&[d.as_str()])
                 .set(checks.alert_thresholds[d as usize]);
         }
-        let datasets = checks
-            .datasets
-            .iter()
-            .map(|ds| {
-                let l = [ds.department.as_str(), ds.name.as_str()];
-                max_silence
-                    .with_label_values(&l)
-                    .set(ds.max_silence_secs as f64);
-                let dim = |d: Dimension, result: &str| {
-                    dimensions.with_label_values(&[l[0], l[1], d.as_str(), result])
-                };
-                DatasetMetrics {
-                    records: records.with_label_values(&l),
-                    dimensions: Dimension::ALL.map(|d| [dim(d, "pass"), dim(d, "fail")]),
-                    check_failures: ds
-                        .checks
-                        .iter()
-                        .map(|c| check_failures.with_label_values(&[l[0], l[1], c.id.as_str()]))
-                        .collect(),
-                    malformed: malformed.with_label_values(&l),
-                    age: age.with_label_values(&l),
-                    last_message: last_message.with_label_values(&l),
-                    violations: violations.with_label_values(&l),
-                    deadletters: deadletters.with_label_values(&l),
-                }
-            })
-            .collect();
+        let output_errors = counters(
+            &r,
+            "dq_output_errors_total",
+            "Failed deliveries to an output topic (retried).",
+            &["output"],
+        );
+        let build = registered(
+            &r,
+            IntGaugeVec::new(Opts::new("dq_build_info", "Build of dqmon."), &["version"])
+                .expect("valid metric"),
+        );
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("process metrics register once");
         Self {
-            registry: r,
-            datasets,
-            score,
-            lag,
-            assigned,
-            ready,
-            processing,
+            datasets: checks.datasets.iter().map(|ds| families.series(ds)).collect(),
+            score: gauges(
+                &r,
+                "dq_quality_score",
+                "Today's quality score of the department, 0 to 100.",
+                &["department"],
+            ),
+            lag: registered(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "dq_consumer_lag_messages",
+                        "Messages behind the partition's end.",
+                    ),
+                    &["topic", "partition"],
+                )
+                .expect("valid metric"),
+            ),
+            assigned: registered(
+                &r,
+                IntGauge::new(
+                    "dq_consumer_assigned_partitions",
+                    "Partitions assigned to this instance.",
+                )
+                .expect("valid metric"),
+            ),
+            ready: registered(
+                &r,
+                IntGauge::new(
+                    "dq_ready",
+                    "1 when partitions are assigned and a broker is up.",
+                )
+                .expect("valid metric"),
+            ),
+            processing: histogram(
+                &r,
+                "dq_processing_duration_seconds",
+                "Time to evaluate a message and hand its outputs over.",
+                &PROCESSING_BUCKETS,
+            ),
             output_errors: [
                 output_errors.with_label_values(&["violations"]),
                 output_errors.with_label_values(&["deadletter"]),
             ],
-            checkpoint,
-            checkpoint_errors,
+            checkpoint: histogram(
+                &r,
+                "dq_checkpoint_duration_seconds",
+                "Time to write one checkpoint (counts, offsets, state) to the score store.",
+                &CHECKPOINT_BUCKETS,
+            ),
+            checkpoint_errors: registered(
+                &r,
+                IntCounter::new(
+                    "dq_checkpoint_errors_total",
+                    "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
+                )
+                .expect("valid metric"),
+            ),
+            registry: r,
         }
     }
 
