@@ -1,0 +1,163 @@
+//! SQLite backend of [`CheckpointStore`] and [`ScoreStore`]: one database
+//! file in WAL mode, one connection behind a mutex, every checkpoint in one
+//! IMMEDIATE transaction.
+//!
+//! `schema` holds the layout and every statement, `codec` the value
+//! conversions, `write` a checkpoint's writes and `read` the queries; this
+//! file opens the database and holds the connection.
+
+mod codec;
+mod read;
+mod schema;
+mod write;
+
+#[cfg(test)]
+mod exactness_tests;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{
+    Checkpoint, CheckpointStore, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+};
+use crate::model::{PartitionOffset, Violation};
+use read::Days;
+
+/// Waited out before a locked database is an error: another process (a
+/// backup, the sqlite3 shell) may hold the write lock for a moment.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Room for every statement of `schema`, so none is ever re-prepared.
+const STATEMENT_CACHE: usize = 64;
+
+/// The SQLite store: the daemon's checkpoints, the API's and `dqmon scores`'
+/// reads.
+pub struct SqliteStore {
+    /// One connection: SQLite allows one writer at a time anyway, and a single
+    /// connection keeps the prepared-statement cache warm. Readers (the API)
+    /// wait for a running checkpoint.
+    conn: Mutex<Connection>,
+    violations_kept: usize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("violations_kept", &self.violations_kept)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema
+    /// up to date. Also prunes stored violations to
+    /// `violations_kept_per_department`, in case that setting was lowered.
+    pub fn open(path: &Path, violations_kept_per_department: usize) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::init(conn, violations_kept_per_department)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn in_memory(violations_kept_per_department: usize) -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        Self::init(conn, violations_kept_per_department)
+    }
+
+    fn init(mut conn: Connection, violations_kept: usize) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: a commit appends pages to one file (one fsync) instead of
+        // journal + database, and other processes (a backup, the sqlite3
+        // shell) can read while dqmon writes. The mode is persistent in the
+        // file; in-memory databases answer "memory", and a file system without
+        // shared memory keeps the rollback journal, which is as atomic and
+        // durable, only slower.
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        // FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at
+        // commit, so after a power loss or OS crash the last acknowledged
+        // checkpoints may vanish. Atomicity would survive (counts and offsets
+        // roll back together) but counts already served by the API would go
+        // back in time, and the replay they need may no longer be in Kafka
+        // once retention has run. One fsync per checkpoint is cheap.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        schema::migrate(&mut conn)?;
+        write::prune_all_violations(&mut conn, violations_kept)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            violations_kept,
+        })
+    }
+
+    /// Locks the connection. A poisoned lock is taken over: a panic while it
+    /// was held unwound through any open `Transaction`, whose drop rolled it
+    /// back, so the connection is in a clean state.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Per-day counts (not summed), for tests that compare whole stores.
+    #[cfg(test)]
+    pub(crate) fn daily_counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        department: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        read::counts(&self.lock(), from, to, department, Days::Each)
+    }
+}
+
+impl CheckpointStore for SqliteStore {
+    fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        if checkpoint.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.lock();
+        // IMMEDIATE takes the write lock up front: a deferred transaction
+        // that later upgrades from read to write fails with SQLITE_BUSY at
+        // once (no busy wait) if another connection wrote in between.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // On any error `tx` is dropped here, which rolls everything back.
+        write::checkpoint(&tx, checkpoint, self.violations_kept)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError> {
+        read::offsets(&self.lock())
+    }
+
+    fn references(&self) -> Result<Vec<ReferenceRow>, StoreError> {
+        read::references(&self.lock())
+    }
+
+    fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
+        read::seen(&self.lock())
+    }
+}
+
+impl ScoreStore for SqliteStore {
+    fn counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        department: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        read::counts(&self.lock(), from, to, department, Days::Summed)
+    }
+
+    fn recent_violations(
+        &self,
+        department: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Violation>, StoreError> {
+        read::recent_violations(&self.lock(), department, limit)
+    }
+}

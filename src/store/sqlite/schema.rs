@@ -1,0 +1,230 @@
+//! The database layout and every statement run against it. Schema versions
+//! are frozen once released; the statements are built from the same column
+//! list as the DDL, and a test checks both agree.
+
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::model::Dimension;
+use crate::store::StoreError;
+
+/// `PRAGMA user_version` this code writes. A migration from version `n` to
+/// `n + 1` is `MIGRATIONS[n]`.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Column names of the count columns of `day_counts`, in SELECT order
+/// (the DDL spells them out; a test checks both agree).
+pub(crate) fn count_columns() -> Vec<String> {
+    let mut cols = vec!["records".to_owned(), "malformed".to_owned()];
+    for dim in Dimension::ALL {
+        cols.push(format!("{dim}_passed"));
+        cols.push(format!("{dim}_failed"));
+    }
+    cols
+}
+
+/// Number of count columns: records, malformed, 5 × (passed, failed).
+pub(crate) const COUNT_COLUMNS: usize = 2 + 2 * Dimension::ALL.len();
+
+/// Schema v1, frozen: a later change is a new entry in [`MIGRATIONS`], never
+/// an edit here. STRICT makes SQLite reject a value of the wrong type (e.g.
+/// an integer sum that overflowed into a REAL) instead of storing it; WITHOUT
+/// ROWID keeps rows in their primary-key B-tree, halving the work for tables
+/// only looked up by that key.
+const SCHEMA_V1: &str = "CREATE TABLE IF NOT EXISTS day_counts (
+    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    records INTEGER NOT NULL CHECK (records >= 0),
+    malformed INTEGER NOT NULL CHECK (malformed >= 0),
+    completeness_passed INTEGER NOT NULL CHECK (completeness_passed >= 0),
+    completeness_failed INTEGER NOT NULL CHECK (completeness_failed >= 0),
+    format_passed INTEGER NOT NULL CHECK (format_passed >= 0),
+    format_failed INTEGER NOT NULL CHECK (format_failed >= 0),
+    consistency_passed INTEGER NOT NULL CHECK (consistency_passed >= 0),
+    consistency_failed INTEGER NOT NULL CHECK (consistency_failed >= 0),
+    freshness_passed INTEGER NOT NULL CHECK (freshness_passed >= 0),
+    freshness_failed INTEGER NOT NULL CHECK (freshness_failed >= 0),
+    uniqueness_passed INTEGER NOT NULL CHECK (uniqueness_passed >= 0),
+    uniqueness_failed INTEGER NOT NULL CHECK (uniqueness_failed >= 0),
+    PRIMARY KEY (day, department, dataset)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS check_counts (
+    day TEXT NOT NULL,
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    passed INTEGER NOT NULL CHECK (passed >= 0),
+    failed INTEGER NOT NULL CHECK (failed >= 0),
+    PRIMARY KEY (day, department, dataset, check_id)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS offsets (
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL CHECK (partition_id >= 0),
+    next_offset INTEGER NOT NULL CHECK (next_offset >= 0),
+    PRIMARY KEY (topic, partition_id)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reference_rows (
+    entity INTEGER NOT NULL CHECK (entity BETWEEN 0 AND 65535),
+    key_hash BLOB NOT NULL CHECK (length(key_hash) = 16),
+    value_hashes BLOB NOT NULL CHECK (length(value_hashes) = 16),
+    updated_secs INTEGER NOT NULL CHECK (updated_secs BETWEEN 0 AND 4294967295),
+    known INTEGER NOT NULL CHECK (known BETWEEN 0 AND 255),
+    PRIMARY KEY (entity, key_hash)
+) STRICT, WITHOUT ROWID;
+-- For expiry: without it every checkpoint would scan the whole table.
+CREATE INDEX IF NOT EXISTS reference_rows_updated ON reference_rows (updated_secs);
+CREATE TABLE IF NOT EXISTS seen (
+    key_hash BLOB NOT NULL PRIMARY KEY CHECK (length(key_hash) = 16),
+    at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+-- Costs about as much per insert as the table itself, but keeps expiry
+-- proportional to the rows expired instead of to the table.
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at_ms);
+-- AUTOINCREMENT: ids never reused, so id order is commit order even after pruning.
+CREATE TABLE IF NOT EXISTS violations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL,
+    record_offset INTEGER NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    record_id TEXT,
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    field TEXT,
+    reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS violations_department ON violations (department, id);
+";
+
+/// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1];
+
+/// Applies pending migrations, each in its own transaction with its
+/// `user_version` bump, so an interrupted upgrade resumes where it stopped.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::UnsupportedSchema {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let step = usize::try_from(version)
+            .map_err(|_| StoreError::Corrupt("negative schema version".into()))?;
+        tx.execute_batch(MIGRATIONS[step])?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}
+
+// Writing a checkpoint.
+
+pub(crate) static UPSERT_DAY: LazyLock<String> = LazyLock::new(|| {
+    let cols = count_columns();
+    let placeholders: Vec<String> = (4..4 + cols.len()).map(|i| format!("?{i}")).collect();
+    let sums: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO day_counts (day, department, dataset, {}) VALUES (?1, ?2, ?3, {}) \
+         ON CONFLICT (day, department, dataset) DO UPDATE SET {}",
+        cols.join(", "),
+        placeholders.join(", "),
+        sums.join(", ")
+    )
+});
+
+pub(crate) const UPSERT_CHECK: &str = "INSERT INTO check_counts (day, department, dataset, check_id, passed, failed) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (day, department, dataset, check_id) DO UPDATE SET \
+     passed = passed + excluded.passed, failed = failed + excluded.failed";
+
+pub(crate) const UPSERT_OFFSET: &str = "INSERT INTO offsets (topic, partition_id, next_offset) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (topic, partition_id) DO UPDATE SET next_offset = excluded.next_offset";
+
+pub(crate) const UPSERT_REFERENCE: &str = "INSERT INTO reference_rows (entity, key_hash, value_hashes, updated_secs, known) \
+     VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (entity, key_hash) DO UPDATE SET value_hashes = excluded.value_hashes, \
+     updated_secs = excluded.updated_secs, known = excluded.known";
+
+pub(crate) const UPSERT_SEEN: &str = "INSERT INTO seen (key_hash, at_ms) VALUES (?1, ?2) \
+     ON CONFLICT (key_hash) DO UPDATE SET at_ms = excluded.at_ms";
+
+pub(crate) const EXPIRE_SEEN: &str = "DELETE FROM seen WHERE at_ms < ?1";
+pub(crate) const EXPIRE_REFERENCES: &str = "DELETE FROM reference_rows WHERE updated_secs < ?1";
+
+pub(crate) const INSERT_VIOLATION: &str = "INSERT INTO violations (topic, partition_id, record_offset, timestamp_ms, \
+     record_id, department, dataset, dimension, check_id, field, reason) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// Deletes all but the newest ?2 violations of department ?1 (a NULL
+/// sub-select, i.e. fewer rows than that, deletes nothing).
+pub(crate) const PRUNE_VIOLATIONS: &str = "DELETE FROM violations WHERE department = ?1 AND id <= \
+     (SELECT id FROM violations WHERE department = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+
+pub(crate) const SELECT_VIOLATION_DEPARTMENTS: &str = "SELECT DISTINCT department FROM violations";
+
+// Reading.
+
+pub(crate) const SELECT_OFFSETS: &str =
+    "SELECT topic, partition_id, next_offset FROM offsets ORDER BY topic, partition_id";
+
+pub(crate) const SELECT_REFERENCES: &str = "SELECT entity, key_hash, value_hashes, updated_secs, known FROM reference_rows \
+     ORDER BY entity, key_hash";
+
+pub(crate) const SELECT_SEEN: &str = "SELECT key_hash, at_ms FROM seen ORDER BY key_hash";
+
+const SELECT_VIOLATIONS: &str = "SELECT topic, partition_id, record_offset, timestamp_ms, record_id, \
+     department, dataset, dimension, check_id, field, reason FROM violations";
+
+// Two statements rather than `?1 IS NULL OR department = ?1`, so the
+// filtered one walks the (department, id) index backwards.
+
+pub(crate) static SELECT_RECENT_VIOLATIONS: LazyLock<String> =
+    LazyLock::new(|| format!("{SELECT_VIOLATIONS} ORDER BY id DESC LIMIT ?1"));
+
+pub(crate) static SELECT_RECENT_VIOLATIONS_OF_DEPARTMENT: LazyLock<String> = LazyLock::new(|| {
+    format!("{SELECT_VIOLATIONS} WHERE department = ?1 ORDER BY id DESC LIMIT ?2")
+});
+
+/// Summed (`summed`) or per-day count rows: day (NULL when summed),
+/// department, dataset, then the count columns.
+fn select_day_counts(summed: bool) -> String {
+    let cols = count_columns();
+    let filter = "WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR department = ?3)";
+    if summed {
+        let sums: Vec<String> = cols.iter().map(|c| format!("SUM({c})")).collect();
+        format!(
+            "SELECT NULL, department, dataset, {} FROM day_counts {filter} \
+             GROUP BY department, dataset ORDER BY department, dataset",
+            sums.join(", ")
+        )
+    } else {
+        format!(
+            "SELECT day, department, dataset, {} FROM day_counts {filter} \
+             ORDER BY day, department, dataset",
+            cols.join(", ")
+        )
+    }
+}
+
+pub(crate) static SELECT_SUMMED: LazyLock<String> = LazyLock::new(|| select_day_counts(true));
+pub(crate) static SELECT_DAILY: LazyLock<String> = LazyLock::new(|| select_day_counts(false));
+
+pub(crate) const SELECT_CHECKS_SUMMED: &str = "SELECT NULL, department, dataset, check_id, SUM(passed), SUM(failed) \
+     FROM check_counts WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR department = ?3) \
+     GROUP BY department, dataset, check_id ORDER BY department, dataset, check_id";
+
+pub(crate) const SELECT_CHECKS_DAILY: &str = "SELECT day, department, dataset, check_id, passed, failed \
+     FROM check_counts WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR department = ?3) \
+     ORDER BY day, department, dataset, check_id";
