@@ -1,5 +1,6 @@
-//! The HTTP server: `/metrics`, `/healthz`, `/readyz` (and the API routes that
-//! build on the same state). `app` is a plain `Router`, tested with `oneshot`.
+//! The HTTP server: `/metrics`, `/healthz`, `/readyz` here, the API
+//! ([`api`]) and the scorecard pages ([`scorecard`]) beside them. Each is a
+//! plain `Router`, tested with `oneshot`.
 
 pub mod api;
 pub mod scorecard;
@@ -16,13 +17,15 @@ use crate::telemetry::Health;
 use crate::telemetry::Metrics;
 use api::ApiState;
 
+/// What the operations endpoints read.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
 }
 
-pub fn app(state: AppState) -> Router {
+/// The operations endpoints alone: open, for probes and scrapers.
+fn app(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
@@ -32,10 +35,10 @@ pub fn app(state: AppState) -> Router {
 
 /// The service's whole router: operations endpoints (open), the API and the
 /// scorecard pages (behind their tokens).
-pub fn app_with_api(state: AppState, api_state: ApiState) -> Router {
+pub(crate) fn app_with_api(state: AppState, api_state: ApiState) -> Router {
     app(state)
         .merge(api::routes(api_state.clone()))
-        .merge(crate::web::scorecard::pages(api_state))
+        .merge(scorecard::pages(api_state))
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

@@ -1,0 +1,87 @@
+//! The API's failures, answered as `{"error": "..."}`; internals stay in the log.
+
+use std::fmt;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An API failure, answered as `{"error": "..."}`.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    BadRequest(String),
+    Unauthorized,
+    Forbidden(String),
+    NotFound(String),
+    /// Details were logged where it happened; the client gets none.
+    Internal,
+}
+
+impl ApiError {
+    /// Logs `err` and returns [`ApiError::Internal`].
+    pub(crate) fn internal(context: &str, err: impl fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        ApiError::Internal
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) => m,
+            ApiError::Unauthorized => "missing or invalid bearer token",
+            ApiError::Internal => "internal error",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal("store read failed", e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status(),
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({ "error": self.message() })),
+        )
+            .into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"dqmon\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_tell_the_client_nothing() {
+        let response =
+            ApiError::internal("store read failed", "disk /var/lib/dqmon full").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"error":"internal error"}"#);
+    }
+}

@@ -1,0 +1,65 @@
+//! `/api/v1/scores` and `/api/v1/scores.csv`: the scores of a period.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{Access, ApiError, ApiQuery, ApiState};
+use crate::model::period::{PeriodBounds, from_query};
+use crate::tally::{Scores, scores_csv};
+
+/// Query of the score endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScoresQuery {
+    from: Option<String>,
+    to: Option<String>,
+    period: Option<String>,
+    department: Option<String>,
+}
+
+pub(super) async fn get_scores(
+    access: Access,
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<ScoresQuery>,
+) -> Result<Response, ApiError> {
+    let scores = scores_for(&state, &access, q).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(scores)).into_response())
+}
+
+pub(super) async fn get_scores_csv(
+    access: Access,
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<ScoresQuery>,
+) -> Result<Response, ApiError> {
+    let scores = scores_for(&state, &access, q).await?;
+    csv_response(&scores)
+}
+
+async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result<Scores, ApiError> {
+    let department = access.department_filter(&state.checks, q.department.as_deref())?;
+    let (from, to) = from_query(q.from.as_deref(), q.to.as_deref(), q.period.as_deref())
+        .map_err(ApiError::BadRequest)?;
+    state.scores(PeriodBounds { from, to }, department).await
+}
+
+/// The CSV answer of `scores`, with the download headers (the scorecard's
+/// download answers the same).
+pub(crate) fn csv_response(scores: &Scores) -> Result<Response, ApiError> {
+    let body = scores_csv(scores).map_err(|e| ApiError::internal("writing CSV failed", e))?;
+    let disposition = format!(
+        "attachment; filename=\"dqmon-scores-{}-{}.csv\"",
+        scores.period.from, scores.period.to
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,56 @@
+//! The state the API and the scorecard share, and the store reads they
+//! answer from.
+
+use std::sync::Arc;
+
+use super::{ApiConfig, ApiError};
+use crate::catalog::Checks;
+use crate::model::Violation;
+use crate::model::period::PeriodBounds;
+use crate::store::{DayCounts, ScoreStore};
+use crate::tally::{Scores, build_scores};
+
+/// Shared by the API and the scorecard pages.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn ScoreStore>,
+    pub checks: Arc<Checks>,
+    pub config: Arc<ApiConfig>,
+}
+
+impl ApiState {
+    /// The scores of a period for `department` (all when `None`).
+    pub(crate) async fn scores(
+        &self,
+        period: PeriodBounds,
+        department: Option<String>,
+    ) -> Result<Scores, ApiError> {
+        let (store, checks) = (self.store.clone(), self.checks.clone());
+        blocking(move || {
+            let counts = store.counts(period.from, period.to, department.as_deref())?;
+            let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
+            Ok(build_scores(&checks, period, department.as_deref(), &rows))
+        })
+        .await
+    }
+
+    /// The newest violations, newest first.
+    pub(crate) async fn recent_violations(
+        &self,
+        department: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Violation>, ApiError> {
+        let store = self.store.clone();
+        blocking(move || Ok(store.recent_violations(department.as_deref(), limit)?)).await
+    }
+}
+
+/// Store calls block (SQLite): run them on the blocking pool, off the
+/// async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("store task failed", e))?
+}

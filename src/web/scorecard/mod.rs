@@ -1,0 +1,59 @@
+//! The scorecard: server-rendered HTML pages over the API's numbers, for
+//! people without an API client. No scripts and no external assets; every
+//! interpolation is escaped by `maud`.
+//!
+//! Browsers cannot send bearer headers on a plain navigation, so the pages
+//! also accept the token from the cookie `/login` sets (`login.rs`).
+
+mod department;
+mod layout;
+mod login;
+mod period;
+mod ranking;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::web::api::ApiState;
+
+/// The pages, with their own state (merge them into the service's router).
+pub fn pages(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(ranking::index))
+        .route(
+            "/departments/{department}",
+            get(department::department_page),
+        )
+        .route("/scores.csv", get(ranking::csv_download))
+        .route("/login", get(login::login_get).post(login::login_post))
+        .route("/logout", post(login::logout))
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Pages load nothing from elsewhere and run no script: say so to the
+/// browser, and keep them out of frames, caches and referrers.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

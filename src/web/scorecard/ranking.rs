@@ -1,0 +1,132 @@
+//! `/`: the departments ranked by score for a period, and `/scores.csv`, the
+//! same numbers to download.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::layout::{
+    SCORECARD, dataset_titles, dimension_cells, dimension_headers, encode, error_page, header_bar,
+    page, score_text,
+};
+use super::login::SignedIn;
+use super::period::{InvalidQuery, PageQuery, Today, period_picker, period_query};
+use crate::catalog::Checks;
+use crate::model::Dimension;
+use crate::tally::Scores;
+use crate::web::api::{Access, ApiError, ApiState, csv_response};
+
+const TITLE: &str = "数据质量评分卡 Scorecard";
+
+pub(super) async fn index(
+    SignedIn(access): SignedIn,
+    State(state): State<ApiState>,
+    today: Today,
+    q: Result<PageQuery, InvalidQuery>,
+) -> Response {
+    let (q, bounds) = match q {
+        Ok(q) => {
+            let bounds = q.bounds(today);
+            (q, bounds)
+        }
+        Err(InvalidQuery(message)) => (PageQuery::default(), Err(message)),
+    };
+    let bounds = match bounds {
+        Ok(b) => b,
+        // The form again, so the period can be corrected.
+        Err(message) => {
+            let body = html! {
+                (header_bar(SCORECARD, false))
+                (period_picker(today, &q))
+                p.error role="alert" { "周期无效 Invalid period: " (message) }
+            };
+            return page(StatusCode::BAD_REQUEST, TITLE, body);
+        }
+    };
+    let department = match access {
+        Access::Officer => None,
+        Access::Department(d) => Some(d),
+    };
+    match state.scores(bounds, department).await {
+        Ok(scores) => page(
+            StatusCode::OK,
+            TITLE,
+            render_index(&state.checks, today, &q, &scores),
+        ),
+        Err(e) => error_page(e),
+    }
+}
+
+/// The CSV export for browsers (the API's needs a bearer header).
+pub(super) async fn csv_download(
+    SignedIn(access): SignedIn,
+    State(state): State<ApiState>,
+    today: Today,
+    q: Result<PageQuery, InvalidQuery>,
+) -> Response {
+    let result = async {
+        let q = q.map_err(|InvalidQuery(m)| ApiError::BadRequest(m))?;
+        let department = access.department_filter(&state.checks, q.department())?;
+        let bounds = q.bounds(today).map_err(ApiError::BadRequest)?;
+        let scores = state.scores(bounds, department).await?;
+        csv_response(&scores)
+    }
+    .await;
+    result.unwrap_or_else(error_page)
+}
+
+fn render_index(checks: &Checks, today: Today, q: &PageQuery, scores: &Scores) -> Markup {
+    let p = scores.period;
+    html! {
+        (header_bar(SCORECARD, true))
+        (period_picker(today, q))
+        p {
+            "统计周期 Period: " strong { (p.from) " — " (p.to) }
+            span.muted { " (" (checks.time_zone.name()) ")" }
+            " · "
+            a href={ "/scores.csv?" (period_query(p)) } download { "下载 CSV Download CSV" }
+        }
+        h2 { "部门排名 Department ranking" }
+        (ranking_table(checks, scores))
+        p.note {
+            "质量评分 = 有结果的各维度通过率加权平均 × 100。 Score = weighted mean of the pass rates of the dimensions with outcomes × 100. 权重 Weights: "
+            @for (i, d) in Dimension::ALL.iter().enumerate() {
+                @if i > 0 { ", " }
+                (d.as_str()) " " (checks.weights.0[i])
+            }
+            ". 红色：低于告警阈值 Red: below the alert threshold."
+        }
+    }
+}
+
+fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
+    let p = scores.period;
+    html! {
+        table #ranking {
+            thead { tr {
+                th.num { "排名 Rank" }
+                th { "部门 Department" }
+                th.num { "质量评分 Score" }
+                th.num { "记录数 Records" }
+                (dimension_headers())
+            } }
+            tbody {
+                @for r in &scores.ranking {
+                    @if let Some(d) = scores.departments.get(&r.department) {
+                        tr {
+                            td.num { @match r.rank { Some(n) => (n), None => span.na { "—" } } }
+                            td {
+                                a href={ "/departments/" (encode(&r.department)) "?" (period_query(p)) } { (r.department) }
+                                div.titles { (dataset_titles(checks, &r.department)) }
+                            }
+                            td.num.score { (score_text(r.score)) }
+                            td.num { (d.report.records) }
+                            (dimension_cells(checks, &d.report.dimensions))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
