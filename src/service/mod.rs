@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod config;
 mod context;
+mod kafka;
 mod outputs;
 pub mod pipeline;
 mod rebalance;
@@ -16,9 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -52,23 +50,6 @@ pub struct Service {
     http: tokio::task::JoinHandle<()>,
 }
 
-/// Our defaults first, then the operator's properties over them.
-fn client_config(
-    config: &Config,
-    defaults: &[(&str, String)],
-    specific: &std::collections::BTreeMap<String, String>,
-) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &config.kafka.bootstrap_servers);
-    for (k, v) in defaults {
-        c.set(*k, v);
-    }
-    for (k, v) in config.kafka.properties.iter().chain(specific) {
-        c.set(k, v);
-    }
-    c
-}
-
 /// Loads the contracts the way `dqmon validate` does: every problem, or none.
 pub fn load_checks(config: &Config) -> anyhow::Result<Arc<Checks>> {
     crate::catalog::load(&config.checks_dir)
@@ -89,67 +70,15 @@ impl Service {
             .api
             .validate(&checks)
             .map_err(|e| anyhow::anyhow!("{e}\nrefusing to start"))?;
-        let secret = config.secret()?;
         let store = open_store(config)?;
-        let engine = Engine::new(checks.clone(), &secret).checkpointed();
-        let (references, seen) = (
-            CheckpointStore::references(&*store)?,
-            CheckpointStore::seen(&*store)?,
-        );
-        engine.restore(&references, &seen);
-        info!(
-            references = references.len(),
-            record_ids = seen.len(),
-            "engine state restored from the score store"
-        );
-        let engine = Arc::new(engine);
+        let engine = Arc::new(restored_engine(config, &checks, &*store)?);
         let metrics = Arc::new(Metrics::new(&checks));
         let health = Arc::new(Health::default());
-
-        let producer_defaults = [
-            ("enable.idempotence", "true".to_string()),
-            ("acks", "all".to_string()),
-            ("linger.ms", "5".to_string()),
-        ];
-        let producer: FutureProducer = client_config(
-            config,
-            &producer_defaults,
-            &config.kafka.producer_properties,
-        )
-        .create()
-        .context("creating the producer")?;
-
-        let consumer_defaults = [
-            ("enable.auto.commit", "true".to_string()),
-            ("auto.commit.interval.ms", "5000".to_string()),
-            ("auto.offset.reset", "earliest".to_string()),
-            (
-                "partition.assignment.strategy",
-                "cooperative-sticky".to_string(),
-            ),
-            ("enable.partition.eof", "false".to_string()),
-            // A department's topic created after start-up is found within 30 s, not 5 min.
-            ("topic.metadata.refresh.interval.ms", "30000".to_string()),
-            (
-                "statistics.interval.ms",
-                (config.kafka.statistics_interval_secs * 1000).to_string(),
-            ),
-        ];
-        let mut consumer_config = client_config(
-            config,
-            &consumer_defaults,
-            &config.kafka.consumer_properties,
-        );
-        consumer_config
-            .set("group.id", &config.kafka.group_id)
-            // At-least-once: only offsets of fully handled messages are stored,
-            // and auto-commit commits only stored offsets. Not overridable.
-            .set("enable.auto.offset.store", "false");
         let shutdown = CancellationToken::new();
         let context = PipelineContext::new(ContextParts {
             metrics: metrics.clone(),
             health: health.clone(),
-            producer,
+            producer: kafka::producer(config)?,
             drain_timeout: Duration::from_secs(config.processing.shutdown_timeout_secs),
             engine: engine.clone(),
             checks: checks.clone(),
@@ -161,18 +90,8 @@ impl Service {
             },
             shutdown: shutdown.clone(),
         });
-        let consumer: BaseConsumer<PipelineContext> = consumer_config
-            .create_with_context(context)
-            .context("creating the consumer")?;
-        let topics = checks.topics();
-        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topic_refs).context("subscribing")?;
-        info!(topics = ?topics, group = config.kafka.group_id, "subscribed");
+        let consumer = kafka::consumer(config, &checks, context)?;
 
-        let listener = tokio::net::TcpListener::bind(config.http.listen_address)
-            .await
-            .with_context(|| format!("binding {}", config.http.listen_address))?;
-        let http_address = listener.local_addr()?;
         let router = app_with_api(
             AppState {
                 metrics: metrics.clone(),
@@ -184,16 +103,7 @@ impl Service {
                 config: Arc::new(config.api.clone()),
             },
         );
-        let http_shutdown = shutdown.clone();
-        let http = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
-        info!(address = %http_address, "serving /metrics, /healthz, /readyz, the API and the scorecard");
+        let (http_address, http) = serve(config, router, shutdown.clone()).await?;
 
         let now = checks.day_of(chrono::Utc::now().timestamp_millis());
         let today = Arc::new(Today::new(&checks, now));
@@ -248,6 +158,45 @@ impl Service {
         self.http.await?;
         result
     }
+}
+
+/// An engine with the state the store saved.
+fn restored_engine(
+    config: &Config,
+    checks: &Arc<Checks>,
+    store: &dyn CheckpointStore,
+) -> anyhow::Result<Engine> {
+    let engine = Engine::new(checks.clone(), &config.secret()?).checkpointed();
+    let (references, seen) = (store.references()?, store.seen()?);
+    engine.restore(&references, &seen);
+    info!(
+        references = references.len(),
+        record_ids = seen.len(),
+        "engine state restored from the score store"
+    );
+    Ok(engine)
+}
+
+/// Serves `router` on the configured address until `shutdown`.
+async fn serve(
+    config: &Config,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen_address)
+        .await
+        .with_context(|| format!("binding {}", config.http.listen_address))?;
+    let address = listener.local_addr()?;
+    let http = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    info!(%address, "serving /metrics, /healthz, /readyz, the API and the scorecard");
+    Ok((address, http))
 }
 
 /// Resolves on SIGTERM or SIGINT.

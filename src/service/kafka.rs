@@ -1,0 +1,80 @@
+//! The Kafka clients: our defaults first, then the operator's properties
+//! over them, and the settings exactly-once counting needs, which no
+//! property overrides.
+
+use anyhow::Context as _;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::FutureProducer;
+use tracing::info;
+
+use super::config::Config;
+use super::context::PipelineContext;
+use crate::catalog::Checks;
+
+/// Our defaults first, then the operator's properties over them.
+fn client_config(
+    config: &Config,
+    defaults: &[(&str, String)],
+    specific: &std::collections::BTreeMap<String, String>,
+) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.bootstrap_servers);
+    for (k, v) in defaults {
+        c.set(*k, v);
+    }
+    for (k, v) in config.kafka.properties.iter().chain(specific) {
+        c.set(k, v);
+    }
+    c
+}
+
+/// The producer of violation events and dead letters: idempotent, acknowledged by all replicas.
+pub(super) fn producer(config: &Config) -> anyhow::Result<FutureProducer> {
+    let defaults = [
+        ("enable.idempotence", "true".to_string()),
+        ("acks", "all".to_string()),
+        ("linger.ms", "5".to_string()),
+    ];
+    client_config(config, &defaults, &config.kafka.producer_properties)
+        .create()
+        .context("creating the producer")
+}
+
+/// The consumer of the contracts' topics, subscribed.
+pub(super) fn consumer(
+    config: &Config,
+    checks: &Checks,
+    context: PipelineContext,
+) -> anyhow::Result<BaseConsumer<PipelineContext>> {
+    let defaults = [
+        ("enable.auto.commit", "true".to_string()),
+        ("auto.commit.interval.ms", "5000".to_string()),
+        ("auto.offset.reset", "earliest".to_string()),
+        (
+            "partition.assignment.strategy",
+            "cooperative-sticky".to_string(),
+        ),
+        ("enable.partition.eof", "false".to_string()),
+        // A department's topic created after start-up is found within 30 s, not 5 min.
+        ("topic.metadata.refresh.interval.ms", "30000".to_string()),
+        (
+            "statistics.interval.ms",
+            (config.kafka.statistics_interval_secs * 1000).to_string(),
+        ),
+    ];
+    let mut consumer_config = client_config(config, &defaults, &config.kafka.consumer_properties);
+    consumer_config
+        .set("group.id", &config.kafka.group_id)
+        // At-least-once: only offsets of fully handled messages are stored,
+        // and auto-commit commits only stored offsets. Not overridable.
+        .set("enable.auto.offset.store", "false");
+    let consumer: BaseConsumer<PipelineContext> = consumer_config
+        .create_with_context(context)
+        .context("creating the consumer")?;
+    let topics = checks.topics();
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topic_refs).context("subscribing")?;
+    info!(topics = ?topics, group = config.kafka.group_id, "subscribed");
+    Ok(consumer)
+}
