@@ -10,44 +10,44 @@ use serde::Deserialize;
 /// `checks/<department>/<dataset>.yaml`: the contract of one dataset.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContractFile {
+pub(crate) struct ContractFile {
     /// The owning department, as in the topic name (`public_security`).
-    pub department: String,
+    pub(crate) department: String,
     /// The dataset, as in the topic name (`household_registration`).
-    pub dataset: String,
+    pub(crate) dataset: String,
     /// A human title, in the steward's language (`户籍人口信息`).
     #[serde(default)]
-    pub title: Option<String>,
-    /// Free text for the steward.
-    #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) title: Option<String>,
+    /// Free text for the steward; accepted, never read.
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     /// The Kafka topic the dataset is published on.
-    pub topic: String,
+    pub(crate) topic: String,
     /// The field that identifies the entity the record is about (also the message key).
-    pub key_field: String,
+    pub(crate) key_field: String,
     /// Maximum age of a record at publication (`message timestamp - updated_at`), in hours.
-    pub max_age_hours: u32,
+    pub(crate) max_age_hours: u32,
     /// How long the dataset may stay silent before operators are alerted, in minutes
     /// (exported as `dq_dataset_max_silence_seconds` for the alert rule).
     #[serde(default = "default_max_silence_minutes")]
-    pub max_silence_minutes: u32,
+    pub(crate) max_silence_minutes: u32,
     /// The fields of the record. The exchange's common fields (`record_id`, `updated_at`)
     /// are added from `exchange.yaml` and must not be repeated here.
-    pub fields: BTreeMap<String, FieldSpec>,
+    pub(crate) fields: BTreeMap<String, FieldSpec>,
     /// Rules that relate fields of the same record.
     #[serde(default)]
-    pub rules: Vec<RuleSpec>,
+    pub(crate) rules: Vec<RuleSpec>,
     /// Fields that report an attribute of an entity whose authoritative dataset is named
     /// in `exchange.yaml`: compared against it, or delivering it when this dataset is the
     /// authority.
     #[serde(default)]
-    pub cross_source: Vec<CrossSourceSpec>,
+    pub(crate) cross_source: Vec<CrossSourceSpec>,
 }
 
 /// The JSON type of a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FieldType {
+pub(crate) enum FieldType {
     String,
     Integer,
     Number,
@@ -57,47 +57,47 @@ pub enum FieldType {
 /// The rules of one field; every rule is optional but the type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FieldSpec {
+pub(crate) struct FieldSpec {
     /// The JSON type of the value.
     #[serde(rename = "type")]
-    pub kind: FieldType,
+    pub(crate) kind: FieldType,
     /// Absent, `null` or blank is a completeness failure.
     #[serde(default)]
-    pub required: bool,
-    /// Free text for the steward.
-    #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) required: bool,
+    /// Free text for the steward; accepted, never read.
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     /// A named format (`cn-resident-id`, `cn-uscc`, `cn-division-code`, `cn-mobile`,
     /// `date`, `month`, `date-time`).
     #[serde(default)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// A regular expression the whole value must match (anchor it with `^...$`).
     #[serde(default)]
-    pub pattern: Option<String>,
+    pub(crate) pattern: Option<String>,
     /// The allowed values.
     #[serde(default, rename = "enum")]
-    pub allowed: Option<Vec<String>>,
+    pub(crate) allowed: Option<Vec<String>>,
     /// A code table under `checks/reference/<name>.csv` the value must be listed in.
     #[serde(default)]
-    pub code_table: Option<String>,
+    pub(crate) code_table: Option<String>,
     /// Shortest string, in Unicode characters.
     #[serde(default)]
-    pub min_length: Option<u64>,
+    pub(crate) min_length: Option<u64>,
     /// Longest string, in Unicode characters.
     #[serde(default)]
-    pub max_length: Option<u64>,
+    pub(crate) max_length: Option<u64>,
     /// Smallest number allowed.
     #[serde(default)]
-    pub minimum: Option<f64>,
+    pub(crate) minimum: Option<f64>,
     /// Largest number allowed.
     #[serde(default)]
-    pub maximum: Option<f64>,
+    pub(crate) maximum: Option<f64>,
     /// The number must be greater than this.
     #[serde(default)]
-    pub exclusive_minimum: Option<f64>,
+    pub(crate) exclusive_minimum: Option<f64>,
     /// The number must be less than this.
     #[serde(default)]
-    pub exclusive_maximum: Option<f64>,
+    pub(crate) exclusive_maximum: Option<f64>,
 }
 
 /// A rule within one record, selected by `kind`: a built-in rule or a CEL expression.
@@ -105,14 +105,14 @@ pub struct FieldSpec {
 /// label) and an optional `description` for the steward.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RuleSpec {
+pub(crate) enum RuleSpec {
     /// A date field equals the birth date inside a resident ID number (characters 7-14).
     IdBirthDate {
         /// The check id.
         id: String,
-        /// Free text for the steward.
-        #[serde(default)]
-        description: Option<String>,
+        /// Free text for the steward; accepted, never read.
+        #[serde(default, rename = "description")]
+        _description: Option<String>,
         /// The `cn-resident-id` field.
         id_field: String,
         /// The `date` field.
@@ -123,9 +123,9 @@ pub enum RuleSpec {
     IdGender {
         /// The check id.
         id: String,
-        /// Free text for the steward.
-        #[serde(default)]
-        description: Option<String>,
+        /// Free text for the steward; accepted, never read.
+        #[serde(default, rename = "description")]
+        _description: Option<String>,
         /// The `cn-resident-id` field.
         id_field: String,
         /// The gender code field.
@@ -142,9 +142,9 @@ pub enum RuleSpec {
     NotAfter {
         /// The check id.
         id: String,
-        /// Free text for the steward.
-        #[serde(default)]
-        description: Option<String>,
+        /// Free text for the steward; accepted, never read.
+        #[serde(default, rename = "description")]
+        _description: Option<String>,
         /// The field that must not be later (a `date` or `date-time` field).
         earlier: String,
         /// The field it is compared with (a `date` or `date-time` field).
@@ -155,30 +155,21 @@ pub enum RuleSpec {
     Expression {
         /// The check id.
         id: String,
-        /// Free text for the steward.
-        #[serde(default)]
-        description: Option<String>,
+        /// Free text for the steward; accepted, never read.
+        #[serde(default, rename = "description")]
+        _description: Option<String>,
         /// The expression, for example `int(mother_id_number.substring(16, 17)) % 2 == 0`.
         expression: String,
     },
 }
 
 impl RuleSpec {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             RuleSpec::IdBirthDate { id, .. }
             | RuleSpec::IdGender { id, .. }
             | RuleSpec::NotAfter { id, .. }
             | RuleSpec::Expression { id, .. } => id,
-        }
-    }
-
-    pub fn description(&self) -> Option<&str> {
-        match self {
-            RuleSpec::IdBirthDate { description, .. }
-            | RuleSpec::IdGender { description, .. }
-            | RuleSpec::NotAfter { description, .. }
-            | RuleSpec::Expression { description, .. } => description.as_deref(),
         }
     }
 }
@@ -197,61 +188,61 @@ fn default_female() -> String {
 /// Fields of this dataset that carry attributes of an entity.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CrossSourceSpec {
+pub(crate) struct CrossSourceSpec {
     /// The entity type, declared in `exchange.yaml` (`person`, `legal_entity`).
-    pub entity: String,
+    pub(crate) entity: String,
     /// The field holding the entity's key in this dataset.
-    pub key_field: String,
+    pub(crate) key_field: String,
     /// Entity attribute -> the field of this dataset that reports it.
-    pub attributes: BTreeMap<String, String>,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
 /// `checks/exchange.yaml`: what the whole bus shares.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExchangeFile {
+pub(crate) struct ExchangeFile {
     /// The field every dataset identifies its records with.
-    pub record_id_field: String,
+    pub(crate) record_id_field: String,
     /// The field every dataset stamps with the source system's last change (RFC 3339).
-    pub updated_at_field: String,
+    pub(crate) updated_at_field: String,
     /// Fields every dataset has, added to each contract.
-    pub common_fields: BTreeMap<String, FieldSpec>,
+    pub(crate) common_fields: BTreeMap<String, FieldSpec>,
     /// A record id seen again within this many days (by message time) is a duplicate.
-    pub uniqueness_window_days: u32,
+    pub(crate) uniqueness_window_days: u32,
     /// An `updated_at` further in the future than this is a freshness failure.
-    pub future_tolerance_secs: u32,
+    pub(crate) future_tolerance_secs: u32,
     /// An authoritative value not refreshed for this many days is forgotten, so memory
     /// stays bounded.
-    pub reference_ttl_days: u32,
+    pub(crate) reference_ttl_days: u32,
     /// The time zone that decides the calendar day of a message (scores per day, and
     /// "today" for dates such as birth dates), as an IANA name.
-    pub time_zone: String,
+    pub(crate) time_zone: String,
     /// Entity types and their authoritative dataset.
-    pub entities: BTreeMap<String, EntitySpec>,
+    pub(crate) entities: BTreeMap<String, EntitySpec>,
 }
 
 /// An entity type shared by several datasets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EntitySpec {
-    /// Free text for the steward.
-    #[serde(default)]
-    pub description: Option<String>,
+pub(crate) struct EntitySpec {
+    /// Free text for the steward; accepted, never read.
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     /// The dataset that owns the entity (`<department>.<dataset>`); its records set the
     /// reference values, and are never charged for a conflict.
-    pub authoritative: String,
+    pub(crate) authoritative: String,
     /// The attributes other datasets may be compared on.
-    pub attributes: Vec<String>,
+    pub(crate) attributes: Vec<String>,
 }
 
 /// `checks/scoring.yaml`: the weights of the dimensions in a department's score.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScoringFile {
+pub(crate) struct ScoringFile {
     /// Dimension -> weight; renormalized over the dimensions that have outcomes.
-    pub weights: BTreeMap<String, f64>,
+    pub(crate) weights: BTreeMap<String, f64>,
     /// Dimension -> pass rate (0 to 1) under which a department is alerted
     /// (exported as `dq_dimension_pass_rate_threshold` for the alert rule).
     #[serde(default)]
-    pub alert_thresholds: BTreeMap<String, f64>,
+    pub(crate) alert_thresholds: BTreeMap<String, f64>,
 }

@@ -9,15 +9,19 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractError {
     /// The file, as given on the command line joined with its name in the folder.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Where in the file: a dotted path such as `fields.name.format`, or `-` for the whole file.
-    pub location: String,
+    pub(crate) location: String,
     /// What is wrong, for a human.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl ContractError {
-    pub fn new(path: &Path, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        path: &Path,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             path: path.to_path_buf(),
             location: location.into(),
@@ -56,26 +60,31 @@ impl fmt::Display for ContractErrors {
 
 /// Collects errors while loading continues past each one.
 #[derive(Debug, Default)]
-pub struct Collector {
+pub(crate) struct Collector {
     errors: Vec<ContractError>,
 }
 
 impl Collector {
-    pub fn push(&mut self, path: &Path, location: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        path: &Path,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.errors
             .push(ContractError::new(path, location, message));
     }
 
     /// Takes over another collector's errors.
-    pub fn absorb(&mut self, other: Collector) {
+    pub(crate) fn absorb(&mut self, other: Collector) {
         self.errors.extend(other.errors);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
-    pub fn finish<T>(mut self, value: T) -> Result<T, ContractErrors> {
+    pub(crate) fn finish<T>(mut self, value: T) -> Result<T, ContractErrors> {
         if self.errors.is_empty() {
             Ok(value)
         } else {

@@ -13,13 +13,13 @@ use rustc_hash::FxHashSet;
 use serde_json::{Map, Value, json};
 
 use super::contract::{FieldSpec, FieldType};
-use crate::formats::{self, DivisionTable};
+use crate::formats::{self, DivisionTable, Format};
 
 /// The reference data formats and code tables check against.
 #[derive(Debug, Clone, Default)]
-pub struct FormatContext {
-    pub divisions: Arc<DivisionTable>,
-    pub code_tables: BTreeMap<String, Arc<FxHashSet<String>>>,
+pub(crate) struct FormatContext {
+    pub(crate) divisions: Arc<DivisionTable>,
+    pub(crate) code_tables: BTreeMap<String, Arc<FxHashSet<String>>>,
 }
 
 /// The JSON Schema format name a code table is registered under.
@@ -30,24 +30,12 @@ fn code_table_format(name: &str) -> String {
 impl FormatContext {
     /// Validator options with every project format and code table registered.
     fn options(&self) -> jsonschema::ValidationOptions<'_> {
-        let d = &self.divisions;
-        let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
         let mut options = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
-            .should_validate_formats(true)
-            // The birth date's bound by "today" is checked by the validator,
-            // which is given the day: a format closure has no arguments.
-            .with_format("cn-resident-id", move |s: &str| {
-                formats::resident_id::is_valid(s, &d1, NaiveDate::MAX)
-            })
-            .with_format("cn-uscc", move |s: &str| formats::uscc::is_valid(s, &d2))
-            .with_format("cn-division-code", move |s: &str| {
-                formats::division_code::is_valid(s, &d3)
-            })
-            .with_format("cn-mobile", formats::mobile::is_valid)
-            .with_format("date", formats::date::is_valid)
-            .with_format("month", formats::month::is_valid)
-            .with_format("date-time", formats::date_time::is_valid);
+            .should_validate_formats(true);
+        for format in Format::ALL {
+            options = self.with_format(options, format);
+        }
         for (name, table) in &self.code_tables {
             let table = table.clone();
             options =
@@ -55,10 +43,38 @@ impl FormatContext {
         }
         options
     }
+
+    /// Registers a named format's validator. One closure per format rather
+    /// than one matching on it: they run for every value.
+    fn with_format<'a>(
+        &self,
+        options: jsonschema::ValidationOptions<'a>,
+        format: Format,
+    ) -> jsonschema::ValidationOptions<'a> {
+        let name = format.name();
+        let d = self.divisions.clone();
+        match format {
+            // The birth date's bound by "today" is checked by the validator,
+            // which is given the day: a format closure has no arguments.
+            Format::ResidentId => options.with_format(name, move |s: &str| {
+                formats::resident_id::is_valid(s, &d, NaiveDate::MAX)
+            }),
+            Format::Uscc => {
+                options.with_format(name, move |s: &str| formats::uscc::is_valid(s, &d))
+            }
+            Format::DivisionCode => {
+                options.with_format(name, move |s: &str| formats::division_code::is_valid(s, &d))
+            }
+            Format::Mobile => options.with_format(name, formats::mobile::is_valid),
+            Format::Date => options.with_format(name, formats::date::is_valid),
+            Format::Month => options.with_format(name, formats::month::is_valid),
+            Format::DateTime => options.with_format(name, formats::date_time::is_valid),
+        }
+    }
 }
 
 /// A field's rules as a JSON Schema (without `required`, which is completeness).
-pub fn schema_for(spec: &FieldSpec) -> Value {
+pub(crate) fn schema_for(spec: &FieldSpec) -> Value {
     let mut s = Map::new();
     let ty = match spec.kind {
         FieldType::String => "string",
@@ -119,7 +135,7 @@ fn number(v: f64) -> Value {
 }
 
 /// A field's compiled format check.
-pub struct FieldValidator {
+pub(crate) struct FieldValidator {
     validator: jsonschema::Validator,
     /// A `cn-resident-id` field: its birth date may not be after "today".
     born_by_today: bool,
@@ -132,18 +148,19 @@ impl std::fmt::Debug for FieldValidator {
 }
 
 impl FieldValidator {
-    pub fn compile(spec: &FieldSpec, ctx: &FormatContext) -> Result<Self, String> {
+    pub(crate) fn compile(spec: &FieldSpec, ctx: &FormatContext) -> Result<Self, String> {
         let schema = schema_for(spec);
         let validator = ctx.options().build(&schema).map_err(|e| e.to_string())?;
         Ok(Self {
             validator,
-            born_by_today: spec.format.as_deref() == Some("cn-resident-id"),
+            born_by_today: spec.format.as_deref().and_then(Format::parse)
+                == Some(Format::ResidentId),
         })
     }
 
     /// The fast path: most values are valid. `today` bounds the dates that
     /// may not lie in the future (the message's day, never the wall clock's).
-    pub fn is_valid(&self, value: &Value, today: NaiveDate) -> bool {
+    pub(crate) fn is_valid(&self, value: &Value, today: NaiveDate) -> bool {
         self.validator.is_valid(value) && self.within_today(value, today)
     }
 
@@ -157,10 +174,12 @@ impl FieldValidator {
 
     /// Why a value is invalid, without the value: the reason goes into violation
     /// events and logs, which must never carry personal data.
-    pub fn reason(&self, value: &Value, today: NaiveDate) -> String {
+    pub(crate) fn reason(&self, value: &Value, today: NaiveDate) -> String {
         match self.validator.iter_errors(value).next() {
             Some(e) => describe(e.kind()),
-            None if !self.within_today(value, today) => "not a valid cn-resident-id".into(),
+            None if !self.within_today(value, today) => {
+                format!("not a valid {}", Format::ResidentId)
+            }
             None => "valid".into(),
         }
     }
@@ -192,7 +211,7 @@ fn describe(kind: &ValidationErrorKind) -> String {
 }
 
 /// Absent, `null`, or a string of white space only: the completeness rule.
-pub fn is_blank(value: Option<&Value>) -> bool {
+pub(crate) fn is_blank(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
         // Whitespace only: the first other character settles it.

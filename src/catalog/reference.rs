@@ -13,7 +13,7 @@ use super::field::FormatContext;
 use crate::formats::DivisionTable;
 
 /// Loads every table in `dir`; `divisions` names the file of the division table.
-pub fn load(dir: &Path, divisions: &str, errors: &mut Collector) -> FormatContext {
+pub(crate) fn load(dir: &Path, divisions: &str, errors: &mut Collector) -> FormatContext {
     let mut ctx = FormatContext::default();
     let mut paths: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries

@@ -12,13 +12,13 @@ use crate::formats::{date, date_time, resident_id};
 
 /// How a date-like input is read by `not_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeKind {
+pub(crate) enum TimeKind {
     Date,
     DateTime,
 }
 
 /// What a compiled rule does; inputs are field indexes of the dataset.
-pub enum RuleLogic {
+pub(crate) enum RuleLogic {
     IdBirthDate {
         id: usize,
         date: usize,
@@ -54,7 +54,7 @@ impl std::fmt::Debug for RuleLogic {
 
 /// The result of one rule on one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleResult {
+pub(crate) enum RuleResult {
     Pass,
     Fail(&'static str),
     NotApplicable,
@@ -62,7 +62,7 @@ pub enum RuleResult {
 
 /// The CEL environment expressions compile and run in: the standard library
 /// and the strings extension (`substring`, `charAt`...).
-pub fn cel_env() -> Result<Arc<cel::Env>, String> {
+pub(crate) fn cel_env() -> Result<Arc<cel::Env>, String> {
     let mut env = cel::Env::stdlib();
     env.add_extension(cel::extensions::strings)
         .map_err(|e| e.to_string())?;
@@ -72,7 +72,7 @@ pub fn cel_env() -> Result<Arc<cel::Env>, String> {
 impl RuleLogic {
     /// Compiles an expression; its inputs are the variables it names, each of
     /// which must be a field (`field_index` answers `None` for an unknown name).
-    pub fn expression(
+    pub(crate) fn expression(
         env: &Arc<cel::Env>,
         source: &str,
         field_index: impl Fn(&str) -> Option<usize>,
@@ -120,7 +120,7 @@ impl RuleLogic {
 
     /// The field indexes this rule reads: all must be present and valid for it to
     /// apply. The first is the field a violation points at.
-    pub fn inputs(&self) -> Vec<usize> {
+    pub(crate) fn inputs(&self) -> Vec<usize> {
         match self {
             RuleLogic::IdBirthDate { id, date } => vec![*date, *id],
             RuleLogic::IdGender { id, gender, .. } => vec![*gender, *id],
@@ -131,7 +131,7 @@ impl RuleLogic {
 
     /// Evaluates the rule on inputs that passed completeness and format:
     /// `values[i]` is the value of field `i`, `None` when it is missing or invalid.
-    pub fn evaluate(&self, values: &[Option<&Value>]) -> RuleResult {
+    pub(crate) fn evaluate(&self, values: &[Option<&Value>]) -> RuleResult {
         let str_of = |i: usize| values[i].and_then(Value::as_str);
         match self {
             RuleLogic::IdBirthDate { id, date } => {

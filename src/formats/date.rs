@@ -7,7 +7,7 @@ use super::ascii_digits_value;
 /// Parses exactly `YYYY-MM-DD` (10 ASCII chars, zero-padded) into a real
 /// calendar date. Hand-rolled rather than `NaiveDate::parse_from_str`, which
 /// would also accept unpadded fields such as `2024-1-1`.
-pub fn parse(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -20,7 +20,7 @@ pub fn parse(s: &str) -> Option<NaiveDate> {
 }
 
 /// `date`: see [`parse`].
-pub fn is_valid(s: &str) -> bool {
+pub(crate) fn is_valid(s: &str) -> bool {
     parse(s).is_some()
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 /// U+2212 MINUS SIGN in the offset. It also accepts second `60` at any time;
 /// we keep a leap second only where one can occur (section 5.7): 23:59:60
 /// UTC on the last day of a month.
-pub fn parse(s: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse(s: &str) -> Option<DateTime<FixedOffset>> {
     // A record's `updated_at` is parsed by its format check, its freshness and
     // its date-order rule in turn: remember the last answer.
     LAST.with_borrow_mut(|(text, parsed)| {
@@ -49,7 +49,7 @@ fn parse_uncached(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// `date-time`: see [`parse`].
-pub fn is_valid(s: &str) -> bool {
+pub(crate) fn is_valid(s: &str) -> bool {
     parse(s).is_some()
 }
 

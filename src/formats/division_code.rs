@@ -159,26 +159,30 @@ impl DivisionTable {
     }
 
     /// True iff `code` is exactly 6 ASCII digits and listed.
-    pub fn contains(&self, code: &str) -> bool {
+    pub(crate) fn contains(&self, code: &str) -> bool {
         code_value(code).is_some_and(|v| self.bits[v as usize / 64] & (1 << (v % 64)) != 0)
     }
 
     /// True iff `two_digits` is 2 ASCII digits `XX` and `XX0000` is listed as a province.
-    pub fn contains_province(&self, two_digits: &str) -> bool {
+    pub(crate) fn contains_province(&self, two_digits: &str) -> bool {
         let b = two_digits.as_bytes();
         b.len() == 2 && super::ascii_digits_value(b).is_some_and(|v| self.provinces & (1 << v) != 0)
     }
 
-    pub fn len(&self) -> usize {
+    // Only the tests count and list the whole table.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// All codes, sorted.
-    pub fn codes(&self) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.entries
             .iter()
             .map(|(c, _)| format!("{c:06}"))
@@ -186,7 +190,7 @@ impl DivisionTable {
     }
 
     /// Codes of level county, sorted.
-    pub fn county_codes(&self) -> Vec<String> {
+    pub(crate) fn county_codes(&self) -> Vec<String> {
         self.entries
             .iter()
             .filter(|(_, l)| *l == Level::County)
@@ -196,7 +200,7 @@ impl DivisionTable {
 }
 
 /// `cn-division-code`: a code listed in the table.
-pub fn is_valid(s: &str, table: &DivisionTable) -> bool {
+pub(crate) fn is_valid(s: &str, table: &DivisionTable) -> bool {
     table.contains(s)
 }
 

@@ -2,7 +2,7 @@
 
 /// `cn-mobile`: exactly 11 ASCII digits, `1` then `3`-`9`. Checked byte by
 /// byte instead of with a regex: this runs once per record.
-pub fn is_valid(s: &str) -> bool {
+pub(crate) fn is_valid(s: &str) -> bool {
     match s.as_bytes() {
         [b'1', b'3'..=b'9', rest @ ..] => rest.len() == 9 && rest.iter().all(u8::is_ascii_digit),
         _ => false,

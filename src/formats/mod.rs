@@ -3,26 +3,65 @@
 //! Every `is_valid` runs once per record on the hot path, so they work on
 //! bytes, never allocate and never use regexes.
 
-pub mod date;
-pub mod date_time;
-pub mod division_code;
-pub mod mobile;
-pub mod month;
-pub mod resident_id;
-pub mod uscc;
+pub(crate) mod date;
+pub(crate) mod date_time;
+pub(crate) mod division_code;
+pub(crate) mod mobile;
+pub(crate) mod month;
+pub(crate) mod resident_id;
+pub(crate) mod uscc;
 
 pub use division_code::DivisionTable;
 
-/// Format names as they appear in the data dictionary.
-pub const NAMES: &[&str] = &[
-    "cn-resident-id",
-    "cn-uscc",
-    "cn-division-code",
-    "cn-mobile",
-    "date",
-    "month",
-    "date-time",
-];
+/// A named format of the data dictionary. Contracts write it by [`name`](Format::name);
+/// one type so the catalog's list of known formats, its validator registrations and
+/// this module cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    ResidentId,
+    Uscc,
+    DivisionCode,
+    Mobile,
+    Date,
+    Month,
+    DateTime,
+}
+
+impl Format {
+    /// Every format, in the order error messages list them.
+    pub(crate) const ALL: [Format; 7] = [
+        Format::ResidentId,
+        Format::Uscc,
+        Format::DivisionCode,
+        Format::Mobile,
+        Format::Date,
+        Format::Month,
+        Format::DateTime,
+    ];
+
+    /// The name contracts use, also the JSON Schema `format` it is registered under.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::ResidentId => "cn-resident-id",
+            Format::Uscc => "cn-uscc",
+            Format::DivisionCode => "cn-division-code",
+            Format::Mobile => "cn-mobile",
+            Format::Date => "date",
+            Format::Month => "month",
+            Format::DateTime => "date-time",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Value of a run of ASCII digits, or `None` if any byte is not a digit.
 /// Callers pass at most 9 bytes, so the value cannot overflow `u32`.
@@ -60,11 +99,15 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique() {
-        let mut names = NAMES.to_vec();
+    fn names_are_unique_and_parse_back() {
+        let mut names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), NAMES.len());
+        assert_eq!(names.len(), Format::ALL.len());
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.name()), Some(f));
+        }
+        assert_eq!(Format::parse("birthday"), None);
     }
 
     #[test]

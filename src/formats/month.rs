@@ -3,7 +3,7 @@
 use super::ascii_digits_value;
 
 /// `month`: exactly `YYYY-MM` (7 ASCII chars, zero-padded), month 01-12.
-pub fn is_valid(s: &str) -> bool {
+pub(crate) fn is_valid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 7
         && b[4] == b'-'

@@ -21,21 +21,21 @@ fn check_byte(body: &[u8]) -> u8 {
 }
 
 /// Check character for `first17`; `None` unless exactly 17 ASCII digits.
-pub fn check_char(first17: &str) -> Option<char> {
+pub(crate) fn check_char(first17: &str) -> Option<char> {
     let b = first17.as_bytes();
     (b.len() == 17 && b.iter().all(u8::is_ascii_digit)).then(|| char::from(check_byte(b)))
 }
 
 /// Birth-date digits `YYYYMMDD` (characters 7-14, 1-based), if the first 14
 /// characters of `s` are ASCII (so byte and character positions agree).
-pub fn birth_date_digits(s: &str) -> Option<&str> {
+pub(crate) fn birth_date_digits(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     (b.len() >= 14 && b[..14].is_ascii()).then(|| &s[6..14])
 }
 
 /// Whether the sequence digit (17th character, 1-based) is odd (odd = male
 /// under GB 11643); `None` if there is no 17th character or it is not a digit.
-pub fn sequence_parity_is_odd(s: &str) -> Option<bool> {
+pub(crate) fn sequence_parity_is_odd(s: &str) -> Option<bool> {
     let c = s.chars().nth(16)?;
     c.is_ascii_digit().then(|| (c as u32 - '0' as u32) % 2 == 1)
 }
@@ -43,7 +43,7 @@ pub fn sequence_parity_is_odd(s: &str) -> Option<bool> {
 /// `cn-resident-id`: 17 digits + check char (`0`-`9` or uppercase `X`), a
 /// known province, a birth date from 1900-01-01 to `today`, and a correct
 /// MOD 11-2 check character.
-pub fn is_valid(s: &str, divisions: &DivisionTable, today: NaiveDate) -> bool {
+pub(crate) fn is_valid(s: &str, divisions: &DivisionTable, today: NaiveDate) -> bool {
     let b = s.as_bytes();
     // Byte length 18 plus the digit checks below also rule out non-ASCII.
     if b.len() != 18 {
@@ -73,7 +73,7 @@ pub fn is_valid(s: &str, divisions: &DivisionTable, today: NaiveDate) -> bool {
 }
 
 /// The birth date inside an ID number (characters 7-14), if it is a date.
-pub fn birth_date(s: &str) -> Option<NaiveDate> {
+pub(crate) fn birth_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes().get(6..14)?;
     let (y, m, d) = (
         ascii_digits_value(&b[..4])?,

@@ -4,7 +4,7 @@ use super::DivisionTable;
 
 /// The 31 code characters; a character's value is its index. I, O, S, V and
 /// Z are left out because they are easily confused with 1, 0, 5, U and 2.
-pub const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub(crate) const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights 3^i mod 31 for the first 17 characters.
 const WEIGHTS: [u32; 17] = [
@@ -40,7 +40,7 @@ fn check_byte(body: &[u8]) -> Option<u8> {
 }
 
 /// Check character for `first17`; `None` unless exactly 17 characters of `ALPHABET`.
-pub fn check_char(first17: &str) -> Option<char> {
+pub(crate) fn check_char(first17: &str) -> Option<char> {
     let b = first17.as_bytes();
     if b.len() != 17 {
         return None;
@@ -50,7 +50,7 @@ pub fn check_char(first17: &str) -> Option<char> {
 
 /// `cn-uscc`: 18 characters of `ALPHABET` (uppercase only), a correct check
 /// character, and characters 3-8 a division code listed in `divisions`.
-pub fn is_valid(s: &str, divisions: &DivisionTable) -> bool {
+pub(crate) fn is_valid(s: &str, divisions: &DivisionTable) -> bool {
     let b = s.as_bytes();
     // Byte length 18 plus the alphabet check rule out non-ASCII.
     if b.len() != 18 || VALUES[usize::from(b[17])] == INVALID {
