@@ -54,7 +54,7 @@ impl Engine {
     /// An engine whose state is saved by checkpoints: it tracks changed keys
     /// and expires only when told ([`Engine::expire`] at a checkpoint), so the
     /// state in memory and in the store always agree at checkpoint boundaries.
-    pub fn checkpointed(mut self) -> Self {
+    pub(crate) fn checkpointed(mut self) -> Self {
         self.state.track_changes();
         self.auto_expire = false;
         self
@@ -62,7 +62,7 @@ impl Engine {
 
     /// Restores the state a checkpoint saved; the watermark resumes from the
     /// newest remembered record id.
-    pub fn restore(&self, references: &[state::ReferenceRow], seen: &[state::SeenRow]) {
+    pub(crate) fn restore(&self, references: &[state::ReferenceRow], seen: &[state::SeenRow]) {
         self.state.restore(references, seen);
         if let Some(latest) = self.state.latest_seen_ms() {
             self.watermark_ms.fetch_max(latest, Ordering::Relaxed);

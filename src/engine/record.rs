@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use crate::catalog::FieldIndex;
 
 /// Field values by field index; `None` when the record lacks the field.
-pub type Values = SmallVec<[Option<Value>; 16]>;
+pub(crate) type Values = SmallVec<[Option<Value>; 16]>;
 
 /// Parses a payload into the values of the fields `names` indexes, or says
 /// why it is malformed.

@@ -15,7 +15,7 @@ use crate::catalog::MAX_ENTITY_ATTRIBUTES;
 
 /// A 128-bit keyed hash, as two words so map entries align to 8 bytes, not 16:
 /// collisions between keys are negligible at any realistic volume.
-pub type Hash128 = [u64; 2];
+pub(crate) type Hash128 = [u64; 2];
 
 /// The latest values an authoritative dataset delivered for one entity: 24
 /// bytes, 40 with its key, so an entity stays under 100 bytes with the map's
@@ -90,7 +90,7 @@ struct Changes {
 
 /// The current rows of the keys changed since the last checkpoint.
 #[derive(Debug, Default)]
-pub struct ChangedRows {
+pub(crate) struct ChangedRows {
     pub references: Vec<ReferenceRow>,
     pub seen: Vec<SeenRow>,
 }
@@ -112,7 +112,7 @@ impl State {
     }
 
     /// Remembers which keys change, for [`State::take_changes`].
-    pub fn track_changes(&mut self) {
+    pub(crate) fn track_changes(&mut self) {
         self.changes = Some(Mutex::new(Changes::default()));
     }
 
@@ -125,7 +125,7 @@ impl State {
     /// The current rows of the keys changed since the last call (keys expired
     /// meanwhile are left out: the checkpoint's expiry removes them from the
     /// store too). Empty unless [`State::track_changes`] was called.
-    pub fn take_changes(&self) -> ChangedRows {
+    pub(crate) fn take_changes(&self) -> ChangedRows {
         let Some(c) = &self.changes else {
             return ChangedRows::default();
         };
@@ -156,7 +156,7 @@ impl State {
 
     /// Restores rows saved by a checkpoint (at start-up); not tracked as changes.
     /// Rows of entity types the contracts no longer have are skipped.
-    pub fn restore(&self, references: &[ReferenceRow], seen: &[SeenRow]) {
+    pub(crate) fn restore(&self, references: &[ReferenceRow], seen: &[SeenRow]) {
         for r in references {
             if let Some(map) = self.references.get(usize::from(r.entity)) {
                 map.insert(
@@ -198,7 +198,7 @@ impl State {
     }
 
     /// The hash of a normalized attribute value.
-    pub fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u32 {
+    pub(crate) fn value_hash(&self, entity: usize, attribute: usize, value: &str) -> u32 {
         let index = (entity * MAX_ENTITY_ATTRIBUTES + attribute) as u16;
         self.hash(b'v', index, value.as_bytes())[0] as u32
     }
@@ -271,17 +271,19 @@ impl State {
     }
 
     /// The latest message time among the remembered record ids.
-    pub fn latest_seen_ms(&self) -> Option<i64> {
+    pub(crate) fn latest_seen_ms(&self) -> Option<i64> {
         self.seen.iter().map(|e| *e.value()).max()
     }
 
     /// Entities tracked, per entity type.
-    pub fn reference_counts(&self) -> Vec<usize> {
+    #[cfg(test)]
+    pub(crate) fn reference_counts(&self) -> Vec<usize> {
         self.references.iter().map(|m| m.len()).collect()
     }
 
     /// Record ids remembered.
-    pub fn seen_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn seen_count(&self) -> usize {
         self.seen.len()
     }
 }

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 /// Longest range the HTTP API accepts, in days (about ten years): bounds the
 /// work of one request.
-pub const MAX_QUERY_DAYS: i64 = 3660;
+pub(crate) const MAX_QUERY_DAYS: i64 = 3660;
 
 /// A reporting period. Years are four-digit (0000..=9999) in the text form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Period {
+pub(crate) enum Period {
     Day(NaiveDate),
     /// ISO 8601 week: weeks start on Monday, week 1 holds the year's first
     /// Thursday, so a week can start in the previous calendar year.
@@ -39,7 +39,7 @@ pub enum Period {
 
 /// Number of ISO weeks of `year` (52 or 53): 28 December is always in the
 /// last one.
-pub fn iso_weeks_in_year(year: i32) -> u32 {
+pub(crate) fn iso_weeks_in_year(year: i32) -> u32 {
     NaiveDate::from_ymd_opt(year, 12, 28).map_or(52, |d| d.iso_week().week())
 }
 
@@ -74,6 +74,7 @@ impl Period {
     }
 
     /// Number of days in the period (inclusive bounds).
+    #[cfg(test)]
     pub fn days(&self) -> i64 {
         let (from, to) = self.bounds();
         (to - from).num_days() + 1
@@ -168,7 +169,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// Strict `YYYY-MM-DD` (exactly four, two and two digits).
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(format!("{} is not a YYYY-MM-DD date", quoted(s)));
@@ -229,7 +230,7 @@ impl<'de> serde::Deserialize<'de> for Period {
 /// Errors: neither or both forms, only one of from/to, an invalid date or
 /// period, from > to, more than [`MAX_QUERY_DAYS`] days. A caller with a
 /// default period handles the all-`None` case before calling.
-pub fn from_query(
+pub(crate) fn from_query(
     from: Option<&str>,
     to: Option<&str>,
     period: Option<&str>,

@@ -14,7 +14,7 @@ use crate::model::{PartitionOffset, Violation};
 use crate::store::{Checkpoint, DayCounts};
 use crate::tally::DatasetCounts;
 
-pub struct Accumulator {
+pub(crate) struct Accumulator {
     counts: HashMap<(NaiveDate, usize), DatasetCounts>,
     /// Next offset per topic and partition; by topic first so a message's
     /// lookup borrows its topic instead of allocating a key.
@@ -62,13 +62,14 @@ impl Accumulator {
     }
 
     /// Messages handled since the last checkpoint.
+    #[cfg(test)]
     pub fn messages(&self) -> u64 {
         self.messages
     }
 
     /// True when a checkpoint is due: `max_messages` handled, or `interval`
     /// passed with something to save.
-    pub fn due(&self, interval: Duration, max_messages: u64) -> bool {
+    pub(crate) fn due(&self, interval: Duration, max_messages: u64) -> bool {
         self.messages >= max_messages || (self.messages > 0 && self.since.elapsed() >= interval)
     }
 

@@ -202,7 +202,8 @@ impl Config {
     }
 
     /// Parses a configuration from TOML text (and the environment).
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+    #[cfg(test)]
+    pub(crate) fn from_toml(text: &str) -> Result<Self, ConfigError> {
         Self::from_figment(
             Figment::new()
                 .merge(Toml::string(text))

@@ -24,7 +24,7 @@ use crate::store::CheckpointStore;
 use crate::telemetry::{Health, Metrics};
 
 /// Where checkpoints go and how often.
-pub struct Checkpointing {
+pub(crate) struct Checkpointing {
     pub store: Arc<dyn CheckpointStore>,
     pub interval: Duration,
     pub max_messages: u64,
@@ -33,7 +33,7 @@ pub struct Checkpointing {
 
 /// The consumer's context: rebalance and statistics callbacks, and what they
 /// share with the loop (in-flight outputs, the checkpoint being gathered).
-pub struct PipelineContext {
+pub(crate) struct PipelineContext {
     pub(super) metrics: Arc<Metrics>,
     pub(super) health: Arc<Health>,
     pub(super) outputs: Outputs,
@@ -49,7 +49,7 @@ pub struct PipelineContext {
 }
 
 /// What [`PipelineContext::new`] takes.
-pub struct ContextParts {
+pub(crate) struct ContextParts {
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     pub producer: FutureProducer,

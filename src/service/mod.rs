@@ -7,10 +7,10 @@ pub mod config;
 mod context;
 mod kafka;
 mod outputs;
-pub mod pipeline;
+pub(crate) mod pipeline;
 mod rebalance;
 pub mod today;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -137,7 +137,7 @@ impl Service {
     }
 
     /// A token that stops the service when cancelled.
-    pub fn shutdown_token(&self) -> CancellationToken {
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
 

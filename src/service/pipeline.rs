@@ -33,7 +33,7 @@ use crate::model::Message;
 use crate::telemetry::Metrics;
 
 /// Everything the loop needs.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     pub consumer: BaseConsumer<PipelineContext>,
     pub engine: Arc<Engine>,
     pub checks: Arc<Checks>,

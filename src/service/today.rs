@@ -48,7 +48,7 @@ impl Today {
     }
 
     /// Starts a new day when the calendar turns.
-    pub fn roll(&self, checks: &Checks, day: NaiveDate) {
+    pub(crate) fn roll(&self, checks: &Checks, day: NaiveDate) {
         let mut guard = self.day.lock().expect("today lock");
         if guard.0 != day {
             *guard = (day, Tally::new(checks));

@@ -16,9 +16,9 @@ use crate::store::{Checkpoint, CheckpointStore, StoreError};
 use crate::telemetry::Metrics;
 
 /// The result of one checkpoint: its partitions' next offsets once committed.
-pub type Written = Result<Vec<PartitionOffset>, StoreError>;
+pub(crate) type Written = Result<Vec<PartitionOffset>, StoreError>;
 
-pub struct CheckpointWriter {
+pub(crate) struct CheckpointWriter {
     queue: Option<SyncSender<Checkpoint>>,
     results: Receiver<Written>,
     thread: Option<JoinHandle<()>>,
@@ -65,7 +65,7 @@ impl CheckpointWriter {
     }
 
     /// Queues a checkpoint; waits while another one is already queued.
-    pub fn submit(&mut self, checkpoint: Checkpoint) {
+    pub(crate) fn submit(&mut self, checkpoint: Checkpoint) {
         let sent = self
             .queue
             .as_ref()

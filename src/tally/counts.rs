@@ -19,7 +19,7 @@ pub struct DatasetCounts {
 
 impl DatasetCounts {
     /// Zeros for every check of the dataset, in contract order.
-    pub fn for_dataset(ds: &Dataset) -> Self {
+    pub(crate) fn for_dataset(ds: &Dataset) -> Self {
         DatasetCounts {
             checks: ds
                 .checks
@@ -60,7 +60,7 @@ impl DatasetCounts {
 
     /// Adds `other`'s records and dimensions, not its checks: a total across
     /// datasets, whose check ids would collide.
-    pub fn merge_totals(&mut self, other: &DatasetCounts) {
+    pub(crate) fn merge_totals(&mut self, other: &DatasetCounts) {
         self.records = self.records.saturating_add(other.records);
         self.malformed = self.malformed.saturating_add(other.malformed);
         for (mine, theirs) in self.dimensions.iter_mut().zip(other.dimensions) {
@@ -79,7 +79,7 @@ impl DatasetCounts {
 
     /// The same counts without the checks that never had an outcome (what the
     /// store keeps).
-    pub fn counted_checks_only(&self) -> DatasetCounts {
+    pub(crate) fn counted_checks_only(&self) -> DatasetCounts {
         DatasetCounts {
             checks: self
                 .checks

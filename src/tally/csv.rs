@@ -4,7 +4,7 @@ use super::scores::{Scores, pass_rate};
 use crate::model::Dimension;
 
 /// Header of the CSV export.
-pub const CSV_HEADER: [&str; 8] = [
+pub(crate) const CSV_HEADER: [&str; 8] = [
     "period_from",
     "period_to",
     "department",
@@ -18,7 +18,7 @@ pub const CSV_HEADER: [&str; 8] = [
 /// The CSV export: one row per department, dataset and dimension, with a
 /// UTF-8 byte order mark so spreadsheet programs read Chinese text correctly.
 /// `pass_rate` is empty when the dimension had no outcome.
-pub fn scores_csv(scores: &Scores) -> Result<Vec<u8>, csv::Error> {
+pub(crate) fn scores_csv(scores: &Scores) -> Result<Vec<u8>, csv::Error> {
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);

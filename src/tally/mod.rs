@@ -11,7 +11,7 @@ pub mod scores;
 pub mod stream;
 
 pub use counts::{DatasetCounts, Tally};
-pub use csv::{CSV_HEADER, scores_csv};
+pub(crate) use csv::scores_csv;
 pub use report::{DatasetReport, DepartmentReport};
 pub use score::{round2, score};
 pub use scores::{

@@ -290,7 +290,7 @@ impl Metrics {
     }
 
     /// Counts one evaluated message.
-    pub fn observe(&self, outcome: &RecordOutcome, timestamp_ms: i64) {
+    pub(crate) fn observe(&self, outcome: &RecordOutcome, timestamp_ms: i64) {
         let m = &self.datasets[outcome.dataset];
         m.records.inc();
         for (d, result) in outcome.dimensions.iter().enumerate() {
@@ -313,15 +313,15 @@ impl Metrics {
         }
     }
 
-    pub fn violations_published(&self, dataset: usize, n: u64) {
+    pub(crate) fn violations_published(&self, dataset: usize, n: u64) {
         self.datasets[dataset].violations.inc_by(n);
     }
 
-    pub fn deadletter_published(&self, dataset: usize) {
+    pub(crate) fn deadletter_published(&self, dataset: usize) {
         self.datasets[dataset].deadletters.inc();
     }
 
-    pub fn output_error(&self, output: Output) {
+    pub(crate) fn output_error(&self, output: Output) {
         self.output_errors[output as usize].inc();
     }
 
@@ -329,20 +329,20 @@ impl Metrics {
         &self.processing
     }
 
-    pub fn set_lag(&self, topic: &str, partition: i32, lag: i64) {
+    pub(crate) fn set_lag(&self, topic: &str, partition: i32, lag: i64) {
         self.lag
             .with_label_values(&[topic, &partition.to_string()])
             .set(lag);
     }
 
     /// Forgets a partition's lag once it is no longer assigned here.
-    pub fn forget_lag(&self, topic: &str, partition: i32) {
+    pub(crate) fn forget_lag(&self, topic: &str, partition: i32) {
         let _ = self
             .lag
             .remove_label_values(&[topic, &partition.to_string()]);
     }
 
-    pub fn set_score(&self, department: &str, score: Option<f64>) {
+    pub(crate) fn set_score(&self, department: &str, score: Option<f64>) {
         match score {
             Some(s) => self.score.with_label_values(&[department]).set(s),
             None => {
@@ -351,11 +351,11 @@ impl Metrics {
         }
     }
 
-    pub fn set_assigned(&self, partitions: usize) {
+    pub(crate) fn set_assigned(&self, partitions: usize) {
         self.assigned.set(partitions as i64);
     }
 
-    pub fn set_ready(&self, ready: bool) {
+    pub(crate) fn set_ready(&self, ready: bool) {
         self.ready.set(i64::from(ready));
     }
 
@@ -366,9 +366,5 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("exposition is UTF-8")
-    }
-
-    pub fn registry(&self) -> &Registry {
-        &self.registry
     }
 }

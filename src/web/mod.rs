@@ -47,7 +47,11 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        s.metrics.encode(),
+        {
+            // Read at scrape time, so `dq_ready` is what `/readyz` answers now.
+            s.metrics.set_ready(s.health.ready());
+            s.metrics.encode()
+        },
     )
 }
 
@@ -156,5 +160,18 @@ mod tests {
         s.health.broker_up.store(true, Ordering::Relaxed);
         s.health.assigned.store(true, Ordering::Relaxed);
         assert_eq!(get(app(s), "/readyz").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn dq_ready_says_what_readyz_says() {
+        let s = state();
+        let ready = |body: String| body.lines().any(|l| l == "dq_ready 1");
+        let unready = |body: String| body.lines().any(|l| l == "dq_ready 0");
+        assert!(unready(get(app(s.clone()), "/metrics").await.1));
+        s.health.broker_up.store(true, Ordering::Relaxed);
+        s.health.assigned.store(true, Ordering::Relaxed);
+        assert!(ready(get(app(s.clone()), "/metrics").await.1));
+        s.health.broker_up.store(false, Ordering::Relaxed);
+        assert!(unready(get(app(s), "/metrics").await.1));
     }
 }
