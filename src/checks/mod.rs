@@ -45,6 +45,8 @@ pub struct Field {
     pub kind: FieldType,
     pub format: Option<String>,
     pub validator: FieldValidator,
+    /// The field's rules as the contract writes them (enum, lengths, ranges...).
+    pub spec: FieldSpec,
     /// `<field>.required`, for required fields.
     pub required_check: Option<CheckId>,
     /// `<field>.format`.
@@ -147,6 +149,8 @@ pub struct Checks {
     pub future_tolerance_ms: i64,
     pub reference_ttl_ms: i64,
     pub time_zone: chrono_tz::Tz,
+    /// The reference tables (divisions, code tables), for whoever needs their values.
+    pub reference: FormatContext,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
     /// Fx: looked up for every message, and topic names come from contracts.
@@ -337,6 +341,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         future_tolerance_ms: i64::from(exchange.future_tolerance_secs) * 1000,
         reference_ttl_ms: i64::from(exchange.reference_ttl_days) * day_ms,
         time_zone,
+        reference: ctx,
         departments: departments.into_iter().collect(),
         topics,
     })
@@ -354,6 +359,7 @@ fn unreachable_checks() -> Checks {
         future_tolerance_ms: 0,
         reference_ttl_ms: 0,
         time_zone: chrono_tz::Asia::Shanghai,
+        reference: FormatContext::default(),
         departments: Vec::new(),
         topics: FxHashMap::default(),
     }
@@ -646,6 +652,7 @@ fn compile_dataset(
             kind: spec.kind,
             format: spec.format.clone(),
             validator,
+            spec: (*spec).clone(),
             required_check,
             format_check,
         });

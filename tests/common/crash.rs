@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use dqmon::checks::Checks;
 use dqmon::report::Tally;
 use dqmon::service::checkpoint::day_counts;
-use dqmon::simulate::SimMessage;
+use dqmon::sim::SimMessage;
 use dqmon::store::Store;
 use dqmon::store::sqlite::SqliteStore;
 use rdkafka::producer::FutureProducer;
