@@ -155,7 +155,12 @@ pub(super) fn apply(b: &Build, rng: &mut StdRng, kind: DefectKind, rec: &mut Rec
                 .copied()
                 .filter(|c| !f.allowed.iter().any(|a| a == c))
                 .collect();
-            Val::Str(pick(rng, &wrong).to_string())
+            if wrong.is_empty() {
+                // Longer than every allowed value, so none of them.
+                Val::Str(format!("{}?", f.allowed.concat()))
+            } else {
+                Val::Str(pick(rng, &wrong).to_string())
+            }
         }
         NumberOutOfRange => out_of_range(rng, f),
         // Numbers sent as strings and codes sent as numbers, as spreadsheets do.
@@ -260,6 +265,7 @@ fn out_of_range(rng: &mut StdRng, f: &SimField) -> Val {
         (None, Some(min)) if integer => Val::Int(min.ceil() as i64 - rng.random_range(1..=3)),
         // Just below the minimum: out of range whether it is inclusive or not.
         (None, Some(min)) => Val::Num(min - f64::from(rng.random_range(1..=100_000u32)) / 100.0),
+        // Not a target: `targets` asks for a bound.
         (None, None) => Val::Null,
     }
 }

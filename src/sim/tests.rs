@@ -3,7 +3,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::*;
 use crate::checks::contract::{FieldSpec, FieldType};
@@ -249,52 +249,11 @@ impl<'a> Checker<'a> {
         let updated = get("updated_at").map(|u| DateTime::parse_from_rfc3339(u).unwrap());
         let mut broken = rules_broken(&obj, &good, updated);
 
-        // Cross-source against the latest authoritative values.
-        let mut compare = |known: Option<&String>, value: Option<&str>| {
-            if let (Some(k), Some(v)) = (known, value) {
-                self.cross_checked += 1;
-                broken |= norm(k) != norm(v);
-            }
-        };
-        let person_refs: &[(&str, &str)] = match d.name.as_str() {
-            "subsistence_allowance" | "social_insurance" => &[("id_number", "name")],
-            "business_registration" => &[("legal_rep_id_number", "legal_rep_name")],
-            "birth_certificate" => &[("mother_id_number", "mother_name")],
-            _ => &[],
-        };
-        for (key, attr) in person_refs {
-            if let Some(k) = get(key) {
-                compare(self.names.get(k), get(attr));
-                if d.name == "subsistence_allowance" {
-                    compare(self.genders.get(k), get("gender"));
-                }
-            }
-        }
-        if d.name == "taxpayer_registration"
-            && let Some(k) = get("uscc")
-        {
-            compare(self.entities.get(k), get("taxpayer_name"));
-        }
+        broken |= self.cross_source_broken(&d.name, &obj, &good);
         if broken {
             out.insert("consistency");
         }
-
-        // Authoritative values delivered.
-        if d.name == "household_registration"
-            && let Some(id) = get("id_number")
-        {
-            if let Some(n) = get("name") {
-                self.names.insert(id.to_string(), n.to_string());
-            }
-            if let Some(g) = get("gender") {
-                self.genders.insert(id.to_string(), g.to_string());
-            }
-        }
-        if d.name == "business_registration"
-            && let (Some(k), Some(n)) = (get("uscc"), get("entity_name"))
-        {
-            self.entities.insert(k.to_string(), n.to_string());
-        }
+        self.deliver(&d.name, &obj, &good);
 
         if let Some(u) = updated {
             let age = msg.timestamp_ms - u.timestamp_millis();
@@ -315,14 +274,67 @@ impl<'a> Checker<'a> {
         }
         out
     }
+
+    /// Cross-source comparisons against the latest authoritative values.
+    fn cross_source_broken(
+        &mut self,
+        dataset: &str,
+        obj: &Map<String, Value>,
+        good: &HashSet<&str>,
+    ) -> bool {
+        let get = |n: &str| valid_str(obj, good, n);
+        let mut broken = false;
+        let mut compare = |known: Option<&String>, value: Option<&str>| {
+            if let (Some(k), Some(v)) = (known, value) {
+                self.cross_checked += 1;
+                broken |= norm(k) != norm(v);
+            }
+        };
+        let person_refs: &[(&str, &str)] = match dataset {
+            "subsistence_allowance" | "social_insurance" => &[("id_number", "name")],
+            "business_registration" => &[("legal_rep_id_number", "legal_rep_name")],
+            "birth_certificate" => &[("mother_id_number", "mother_name")],
+            _ => &[],
+        };
+        for (key, attr) in person_refs {
+            if let Some(k) = get(key) {
+                compare(self.names.get(k), get(attr));
+                if dataset == "subsistence_allowance" {
+                    compare(self.genders.get(k), get("gender"));
+                }
+            }
+        }
+        if dataset == "taxpayer_registration"
+            && let Some(k) = get("uscc")
+        {
+            compare(self.entities.get(k), get("taxpayer_name"));
+        }
+        broken
+    }
+
+    /// The values an authoritative record delivers.
+    fn deliver(&mut self, dataset: &str, obj: &Map<String, Value>, good: &HashSet<&str>) {
+        let get = |n: &str| valid_str(obj, good, n);
+        if dataset == "household_registration"
+            && let Some(id) = get("id_number")
+        {
+            if let Some(n) = get("name") {
+                self.names.insert(id.to_string(), n.to_string());
+            }
+            if let Some(g) = get("gender") {
+                self.genders.insert(id.to_string(), g.to_string());
+            }
+        }
+        if dataset == "business_registration"
+            && let (Some(k), Some(n)) = (get("uscc"), get("entity_name"))
+        {
+            self.entities.insert(k.to_string(), n.to_string());
+        }
+    }
 }
 
 /// A field's string value, if it passed its format checks.
-fn valid_str<'v>(
-    obj: &'v serde_json::Map<String, Value>,
-    good: &HashSet<&str>,
-    n: &str,
-) -> Option<&'v str> {
+fn valid_str<'v>(obj: &'v Map<String, Value>, good: &HashSet<&str>, n: &str) -> Option<&'v str> {
     obj.get(n)
         .and_then(Value::as_str)
         .filter(|_| good.contains(n))
@@ -330,7 +342,7 @@ fn valid_str<'v>(
 
 /// Within-record rules, only when their inputs are valid.
 fn rules_broken(
-    obj: &serde_json::Map<String, Value>,
+    obj: &Map<String, Value>,
     good: &HashSet<&str>,
     updated: Option<DateTime<chrono::FixedOffset>>,
 ) -> bool {

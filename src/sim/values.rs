@@ -102,105 +102,125 @@ impl Build<'_> {
     }
 
     fn plausible(&self, rng: &mut StdRng, i: usize, p: Plausible) -> Option<Val> {
-        let f = &self.ds.fields[i];
-        let optional =
-            |rng: &mut StdRng, percent: u32| f.required || rng.random_ratio(percent, 100);
-        let v = match p {
-            Plausible::Mostly {
+        use Plausible::*;
+        match p {
+            Mostly {
                 percent,
                 per_entity,
-            } if !f.allowed.is_empty() => {
-                let draw = match self.subject().filter(|_| per_entity) {
-                    Some((kind, m)) => {
-                        stable_draw(self.population.seed(kind, m), &self.ds.names[i])
-                    }
-                    None => rng.random(),
-                };
-                let n = f.allowed.len() as u64;
-                let k = if draw % 100 < u64::from(percent) || n == 1 {
-                    0
-                } else {
-                    1 + (draw / 100) % (n - 1)
-                };
-                Val::Str(f.allowed[k as usize].clone())
+            } if !self.ds.fields[i].allowed.is_empty() => {
+                Some(self.mostly(rng, i, percent, per_entity))
             }
+            Mostly { .. } => self.generic(rng, i),
+            Address | Capital | Established | RegisteredAfterEstablishment => {
+                self.of_subject(rng, i, p)
+            }
+            RecentMonth { .. } | MonthSinceAdult | RecentBirth => Some(self.dated(rng, p)),
+            Count { .. }
+            | Amount { .. }
+            | Certificate
+            | NewbornName { .. }
+            | NewbornGender
+            | Hospital => self.drawn(rng, i, p),
+        }
+    }
+
+    /// The first allowed value `percent` of the time, another one otherwise.
+    fn mostly(&self, rng: &mut StdRng, i: usize, percent: u32, per_entity: bool) -> Val {
+        let f = &self.ds.fields[i];
+        let draw = match self.subject().filter(|_| per_entity) {
+            Some((kind, m)) => stable_draw(self.population.seed(kind, m), &self.ds.names[i]),
+            None => rng.random(),
+        };
+        let n = f.allowed.len() as u64;
+        let k = if draw % 100 < u64::from(percent) || n == 1 {
+            0
+        } else {
+            1 + (draw / 100) % (n - 1)
+        };
+        Val::Str(f.allowed[k as usize].clone())
+    }
+
+    /// What the population holds about the record's subject.
+    fn of_subject(&self, rng: &mut StdRng, i: usize, p: Plausible) -> Option<Val> {
+        let f = &self.ds.fields[i];
+        let company = self.subject_company();
+        let v = match (p, company) {
+            (Plausible::Address, _) => match self.subject_person() {
+                Some(_) if !f.required && rng.random_ratio(1, 10) => return None,
+                Some(p) => Val::Str(p.address.clone()),
+                None => return self.generic(rng, i),
+            },
+            (Plausible::Capital, Some(c)) => match c.capital {
+                Some(cap) => Val::Num(cap),
+                None if !f.required => return None,
+                None => return self.generic(rng, i),
+            },
+            // Never after the date of updated_at, whatever clock the caller runs.
+            (Plausible::Established, Some(c)) => Val::Str(fmt_date(c.established.min(self.today))),
+            (Plausible::RegisteredAfterEstablishment, Some(c)) => {
+                let d = add_days(c.established, c.tax_lag_days).min(self.today);
+                Val::Str(fmt_date(d))
+            }
+            _ => return self.generic(rng, i),
+        };
+        Some(v)
+    }
+
+    /// Months and times relative to the record's update.
+    fn dated(&self, rng: &mut StdRng, p: Plausible) -> Val {
+        let now = month_index(self.today);
+        match p {
+            Plausible::RecentMonth { months } => {
+                Val::Str(fmt_month(rng.random_range(now - months.max(0)..=now)))
+            }
+            Plausible::MonthSinceAdult => {
+                let birth = self.subject_person().map_or(1970, |p| p.birth.year());
+                let lo = (i64::from(birth + 18) * 12).max(2000 * 12).min(now);
+                Val::Str(fmt_month(rng.random_range(lo..=now)))
+            }
+            _ => {
+                let born = (self.updated_ms).saturating_sub(rng.random_range(HOUR..=20 * DAY));
+                Val::Str(self.catalog.time.datetime(born - born % MINUTE, false))
+            }
+        }
+    }
+
+    fn drawn(&self, rng: &mut StdRng, i: usize, p: Plausible) -> Option<Val> {
+        let f = &self.ds.fields[i];
+        let v = match p {
             Plausible::Count { lo, hi } => {
                 let (blo, bhi) = f.bounds.whole(hi - lo);
                 let (lo, hi) = (lo.max(blo), hi.min(bhi));
                 Val::Int(rng.random_range(lo.min(hi)..=hi))
             }
             Plausible::Amount { lo, hi } => Val::Num(amount(rng, f, lo, hi)),
-            Plausible::RecentMonth { months } => {
-                let hi = month_index(self.today);
-                Val::Str(fmt_month(rng.random_range(hi - months.max(0)..=hi)))
-            }
-            Plausible::MonthSinceAdult => {
-                let hi = month_index(self.today);
-                let birth = self.subject_person().map_or(1970, |p| p.birth.year());
-                let lo = (i64::from(birth + 18) * 12).max(2000 * 12).min(hi);
-                Val::Str(fmt_month(rng.random_range(lo..=hi)))
-            }
-            Plausible::Address => match self.subject_person() {
-                Some(p) if optional(rng, 90) => Val::Str(p.address.clone()),
-                Some(_) => return None,
-                None => return self.generic(rng, i),
-            },
-            Plausible::Capital => match self.subject_company().map(|c| c.capital) {
-                Some(Some(cap)) => Val::Num(cap),
-                Some(None) if !f.required => return None,
-                _ => return self.generic(rng, i),
-            },
-            // Never after the date of updated_at, whatever clock the caller runs.
-            Plausible::Established => match self.subject_company() {
-                Some(c) => Val::Str(fmt_date(c.established.min(self.today))),
-                None => return self.generic(rng, i),
-            },
-            Plausible::RegisteredAfterEstablishment => match self.subject_company() {
-                Some(c) => {
-                    let d = add_days(c.established, c.tax_lag_days).min(self.today);
-                    Val::Str(fmt_date(d))
-                }
-                None => return self.generic(rng, i),
-            },
             Plausible::Certificate => {
                 let mut cert = String::with_capacity(10);
                 cert.push(char::from(b'A' + rng.random_range(0..26u8)));
-                super::record::push_digits(
-                    &mut cert,
-                    u64::from(rng.random_range(0..1_000_000_000u32)),
-                    9,
-                );
+                let number = rng.random_range(0..1_000_000_000u32);
+                super::record::push_digits(&mut cert, u64::from(number), 9);
                 Val::Str(cert)
             }
             Plausible::NewbornName { percent } => {
-                if !optional(rng, percent) {
+                if !f.required && !rng.random_ratio(percent, 100) {
                     return None;
                 }
                 Val::Str(population::person_name(rng))
             }
             Plausible::NewbornGender => {
-                let other = f
-                    .allowed
-                    .iter()
-                    .find(|c| **c != self.catalog.male && **c != self.catalog.female);
+                let (male, female) = (&self.catalog.male, &self.catalog.female);
+                let other = f.allowed.iter().find(|c| *c != male && *c != female);
                 let code = match weighted(rng, &[(0, 49), (1, 49), (2, 2)]) {
-                    0 => &self.catalog.male,
-                    1 => &self.catalog.female,
-                    _ => other.unwrap_or(&self.catalog.male),
+                    0 => male,
+                    1 => female,
+                    _ => other.unwrap_or(male),
                 };
                 Val::Str(code.clone())
             }
-            Plausible::RecentBirth => {
-                let born = self
-                    .updated_ms
-                    .saturating_sub(rng.random_range(HOUR..=20 * DAY));
-                Val::Str(self.catalog.time.datetime(born - born % MINUTE, false))
-            }
-            Plausible::Hospital => {
+            _ => {
                 let division = self.subject().map(|(k, m)| self.population.division(k, m));
                 Val::Str(population::hospital(rng, division.unwrap_or("")))
             }
-            Plausible::Mostly { .. } => return self.generic(rng, i),
         };
         Some(v)
     }
