@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dqmon::engine::{Engine, record};
-use dqmon::simulate::SimMessage;
+use dqmon::sim::SimMessage;
 
 const RECORDS: usize = 20_000;
 
 fn mix() -> Vec<SimMessage> {
-    dqmon::simulate::benchmark_mix(Path::new("checks"), RECORDS).unwrap()
+    dqmon::sim::benchmark_mix(&dqmon::catalog::load(Path::new("checks")).unwrap(), RECORDS)
 }
 
 fn compile(c: &mut Criterion) {

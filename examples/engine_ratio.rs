@@ -21,9 +21,8 @@ fn main() -> anyhow::Result<()> {
         Some(n) => n.parse()?,
         None => 40,
     };
-    let messages =
-        dqmon::simulate::benchmark_mix(Path::new("checks"), RECORDS).map_err(anyhow::Error::msg)?;
     let checks = Arc::new(dqmon::catalog::load(Path::new("checks"))?);
+    let messages = dqmon::sim::benchmark_mix(&checks, RECORDS);
 
     let (mut ratios, mut own_parse_shares) = (Vec::new(), Vec::new());
     let mut best = [f64::MAX; 3];

@@ -16,7 +16,7 @@ use dqmon::service::Service;
 use dqmon::service::config::{
     Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use dqmon::simulate::{SimConfig, Simulator};
+use dqmon::sim::{SimConfig, Simulator};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -45,10 +45,9 @@ async fn main() -> anyhow::Result<()> {
     admin.create_topics(&new, &AdminOptions::new()).await?;
 
     // The traffic, published once.
-    let text = std::fs::read_to_string("checks/reference/gb2260-divisions.csv")?;
-    let divisions =
-        dqmon::formats::DivisionTable::from_csv(&text).map_err(|e| anyhow::anyhow!(e))?;
-    let mut sim = Simulator::new(SimConfig::default(), &divisions);
+    // The unprefixed contracts: each message's topic gets the prefix when it is sent.
+    let plain = dqmon::catalog::load(std::path::Path::new("checks"))?;
+    let mut sim = Simulator::new(SimConfig::default(), &plain);
     let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
     let messages = sim.batch(n, start, 10);
     let producer: FutureProducer = ClientConfig::new()

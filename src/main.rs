@@ -278,13 +278,13 @@ async fn simulate(
     checks: PathBuf,
     properties: Vec<(String, String)>,
 ) -> anyhow::Result<()> {
-    let divisions = dqmon::simulate::divisions(&checks).map_err(anyhow::Error::msg)?;
-    let mut sim = dqmon::simulate::Simulator::new(
-        dqmon::simulate::SimConfig {
+    let checks = dqmon::catalog::load(&checks).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sim = dqmon::sim::Simulator::new(
+        dqmon::sim::SimConfig {
             seed,
             ..Default::default()
         },
-        &divisions,
+        &checks,
     );
     let mut config = rdkafka::ClientConfig::new();
     config
@@ -301,10 +301,10 @@ async fn simulate(
         dqmon::service::termination().await;
         stop.cancel();
     });
-    let published = dqmon::publish::publish(
+    let published = dqmon::sim::publish(
         &producer,
         &mut sim,
-        dqmon::publish::Pace { count, rate },
+        dqmon::sim::Pace { count, rate },
         &cancel,
     )
     .await;

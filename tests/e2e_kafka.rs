@@ -19,7 +19,7 @@ use dqmon::service::Service;
 use dqmon::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
-use dqmon::simulate::SimMessage;
+use dqmon::sim::SimMessage;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};

@@ -77,6 +77,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         future_tolerance_ms: i64::from(exchange.future_tolerance_secs) * 1000,
         reference_ttl_ms: i64::from(exchange.reference_ttl_days) * day_ms,
         time_zone,
+        reference: formats,
         departments: departments.into_iter().collect(),
         topics,
     })
@@ -93,6 +94,7 @@ fn unreachable_checks() -> Checks {
         future_tolerance_ms: 0,
         reference_ttl_ms: 0,
         time_zone: chrono_tz::Asia::Shanghai,
+        reference: Default::default(),
         departments: Vec::new(),
         topics: FxHashMap::default(),
     }

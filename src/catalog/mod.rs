@@ -9,11 +9,11 @@
 
 mod calendar;
 mod compile;
-mod contract;
+pub(crate) mod contract;
 mod error;
 pub(crate) mod field;
 mod load;
-mod reference;
+pub(crate) mod reference;
 pub(crate) mod rule;
 mod scoring;
 
@@ -47,6 +47,9 @@ pub(crate) struct Field {
     pub(crate) name: String,
     pub(crate) format: Option<Format>,
     pub(crate) validator: FieldValidator,
+    /// The field's rules as the contract writes them (enum, lengths, ranges):
+    /// the simulator draws its values within them.
+    pub(crate) spec: contract::FieldSpec,
     /// `<field>.required`, for required fields.
     pub(crate) required_check: Option<CheckId>,
     /// `<field>.format`.
@@ -94,6 +97,8 @@ pub struct Dataset {
     /// search over the sorted names).
     pub by_name: FieldIndex,
     pub(crate) record_id_field: usize,
+    /// The field the department keys its messages by (`key_field`).
+    pub(crate) key_field: usize,
     pub(crate) updated_at_field: usize,
     pub(crate) rules: Vec<Rule>,
     pub(crate) cross_source: Vec<CrossSource>,
@@ -147,6 +152,8 @@ pub struct Checks {
     pub(crate) future_tolerance_ms: i64,
     pub(crate) reference_ttl_ms: i64,
     pub time_zone: chrono_tz::Tz,
+    /// The reference tables (divisions, code tables), for whoever needs their values.
+    pub(crate) reference: field::FormatContext,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
     /// Fx: looked up for every message, and topic names come from contracts.

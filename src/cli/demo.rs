@@ -12,12 +12,11 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
-use crate::publish::{Pace, publish};
 use crate::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use crate::service::{Service, termination};
-use crate::simulate::{SimConfig, Simulator};
+use crate::sim::{Pace, SimConfig, Simulator, publish};
 
 pub struct DemoOptions {
     pub checks_dir: PathBuf,
@@ -101,13 +100,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let service = Service::start(&config).await?;
     let address = service.http_address;
 
-    let divisions = crate::simulate::divisions(&opts.checks_dir).map_err(anyhow::Error::msg)?;
     let mut sim = Simulator::new(
         SimConfig {
             seed: opts.seed,
             ..SimConfig::default()
         },
-        &divisions,
+        &checks,
     );
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)

@@ -28,6 +28,11 @@ pub(crate) enum Format {
 }
 
 impl Format {
+    /// Dates and times, which an impossible calendar date breaks.
+    pub(crate) fn is_temporal(self) -> bool {
+        matches!(self, Format::Date | Format::Month | Format::DateTime)
+    }
+
     /// Every format, in the order error messages list them.
     pub(crate) const ALL: [Format; 7] = [
         Format::ResidentId,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use dqmon::catalog::Checks;
 use dqmon::service::checkpoint::day_counts;
-use dqmon::simulate::SimMessage;
+use dqmon::sim::SimMessage;
 use dqmon::store::ScoreStore;
 use dqmon::store::sqlite::SqliteStore;
 use dqmon::tally::Tally;

@@ -19,7 +19,7 @@ use dqmon::engine::Engine;
 use dqmon::engine::violations;
 use dqmon::model::Message;
 use dqmon::model::Violation;
-use dqmon::simulate::{SimConfig, SimMessage, Simulator};
+use dqmon::sim::{SimConfig, SimMessage, Simulator};
 use dqmon::tally::Tally;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -57,13 +57,12 @@ pub fn checks() -> Arc<Checks> {
 
 /// `count` simulated messages from `start_ms`, split into the publication phases.
 pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<Vec<SimMessage>> {
-    let divisions = dqmon::simulate::divisions(Path::new("checks")).unwrap();
     let mut sim = Simulator::new(
         SimConfig {
             seed,
             ..SimConfig::default()
         },
-        &divisions,
+        &checks(),
     );
     let mut phases = vec![Vec::new(); PHASES.len() + 1];
     for m in sim.batch(count, start_ms, 10) {

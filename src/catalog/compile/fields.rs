@@ -90,6 +90,7 @@ impl<'a> Contract<'a> {
             // Known: an unknown name is a problem above.
             format: w.spec.format.as_deref().and_then(Format::parse),
             validator,
+            spec: w.spec.clone(),
             required_check,
             format_check,
         })

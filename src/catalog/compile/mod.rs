@@ -45,6 +45,8 @@ struct Contract<'a> {
 struct Keys {
     record_id: usize,
     updated_at: usize,
+    /// The field the messages are keyed by.
+    key: usize,
 }
 
 /// Compiles the contract at `path`, the `index`th; `None` when it has a
@@ -108,6 +110,7 @@ pub(crate) fn dataset(
             .collect(),
         fields,
         record_id_field: keys.record_id,
+        key_field: keys.key,
         updated_at_field: keys.updated_at,
         rules,
         cross_source,
@@ -203,7 +206,8 @@ impl Contract<'_> {
             ),
             Some(_) => {}
         }
-        if position(fields, &self.file.key_field).is_none() {
+        let key = position(fields, &self.file.key_field);
+        if key.is_none() {
             self.problems.push(
                 path,
                 "key_field",
@@ -216,6 +220,7 @@ impl Contract<'_> {
         Some(Keys {
             record_id: record_id?,
             updated_at: updated_at?,
+            key: key?,
         })
     }
 }

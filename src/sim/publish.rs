@@ -12,7 +12,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::simulate::Simulator;
+use super::Simulator;
 
 /// How much to publish.
 #[derive(Debug, Clone, Copy)]
