@@ -3,7 +3,7 @@
 //! departments, and the monitor runs against it exactly as in production.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -12,93 +12,62 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Checks;
 use crate::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use crate::service::{Service, termination};
 use crate::sim::{Pace, SimConfig, Simulator, publish};
 
-pub struct DemoOptions {
-    pub checks_dir: PathBuf,
-    /// Stop after this long (`None`: until Ctrl-C).
-    pub duration: Option<Duration>,
+#[derive(clap::Args)]
+pub(crate) struct DemoOptions {
+    /// The checks folder.
+    #[arg(long = "checks", value_name = "DIR", default_value = "checks")]
+    checks_dir: PathBuf,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long = "duration", value_name = "SECS")]
+    duration_secs: Option<u64>,
     /// Simulated messages per second.
-    pub rate: f64,
-    /// Stop publishing after this many messages (the monitor keeps serving).
-    pub count: Option<u64>,
-    pub http: SocketAddr,
-    pub seed: u64,
-    /// The score store; `None`: a fresh file in the temporary folder, removed
-    /// at the end (the mock bus starts empty each time, so must the store).
-    pub store: Option<PathBuf>,
-    /// The officer token of the API and the scorecard; `None`: a random one.
-    pub token: Option<String>,
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Stop publishing after this many messages; the monitor keeps serving.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Address of the metrics and API.
+    #[arg(long, default_value = "127.0.0.1:9898")]
+    http: SocketAddr,
+    /// Seed of the simulated traffic.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The score store file (default: a fresh temporary file, removed at the
+    /// end: the mock bus starts empty each time, so must the store).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// The officer token of the API and scorecard (default: a random one, printed).
+    #[arg(long)]
+    token: Option<String>,
 }
 
 /// The topics of the bus, with three partitions each, as a real exchange would have.
 const PARTITIONS: i32 = 3;
 
-pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
+pub(crate) async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let mock = MockCluster::new(1).context("starting the mock Kafka cluster")?;
     let checks = crate::catalog::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let violations_topic = "dq.violations".to_string();
-    let deadletter_topic = "dq.deadletter".to_string();
     for t in checks.topics() {
         mock.create_topic(&t, PARTITIONS, 1)?;
     }
-    mock.create_topic(&violations_topic, PARTITIONS, 1)?;
-    mock.create_topic(&deadletter_topic, 1, 1)?;
+    mock.create_topic(VIOLATIONS_TOPIC, PARTITIONS, 1)?;
+    mock.create_topic(DEADLETTER_TOPIC, 1, 1)?;
     let bootstrap = mock.bootstrap_servers();
-
-    let secret: [u8; 32] = rand::random();
     let temporary_store = opts.store.is_none();
-    let store_path = opts.store.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("dqmon-demo-{}.sqlite", std::process::id()))
-    });
-    if temporary_store {
-        remove_database(&store_path);
-    } else if store_path.exists() {
-        // Its offsets belong to an earlier demo's bus, which is gone.
-        anyhow::bail!(
-            "{}: exists; the demo's bus starts empty, so give a new file",
-            store_path.display()
-        );
-    }
+    let store_path = store_path(&opts)?;
     let officer_token = opts
         .token
         .clone()
         .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
-    let config = Config {
-        checks_dir: opts.checks_dir.clone(),
-        kafka: KafkaConfig {
-            bootstrap_servers: bootstrap.clone(),
-            group_id: "dqmon-demo".into(),
-            violations_topic,
-            deadletter_topic,
-            properties: Default::default(),
-            consumer_properties: Default::default(),
-            producer_properties: Default::default(),
-            statistics_interval_secs: 2,
-        },
-        http: HttpConfig {
-            listen_address: opts.http,
-        },
-        hashing: HashingConfig {
-            secret: Some(hex::encode(secret)),
-            secret_file: None,
-        },
-        processing: ProcessingConfig::default(),
-        store: StoreConfig {
-            path: store_path.clone(),
-            ..StoreConfig::default()
-        },
-        api: ApiConfig {
-            officer_tokens: vec![officer_token.clone()],
-            ..ApiConfig::default()
-        },
-    };
+    let config = config(&opts, &bootstrap, &store_path, &officer_token);
     let service = Service::start(&config).await?;
-    let address = service.http_address;
 
     let mut sim = Simulator::new(
         SimConfig {
@@ -113,52 +82,24 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .create()?;
     let stop_publishing = CancellationToken::new();
     let token = stop_publishing.clone();
-    let (rate, count) = (opts.rate, opts.count);
-    let publisher =
-        tokio::spawn(
-            async move { publish(&producer, &mut sim, Pace { count, rate }, &token).await },
-        );
-
-    println!(
-        "dqmon demo: six simulated departments publish {rate} messages/s to an in-process Kafka ({bootstrap})."
-    );
-    println!("  metrics     http://{address}/metrics");
-    println!("  health      http://{address}/healthz   http://{address}/readyz");
-    println!(
-        "  violations  topic dq.violations (one JSON event per failed check, keyed by department)"
-    );
-    println!("  dead letters topic dq.deadletter");
-    println!("  scorecard   http://{address}/login?token={officer_token}");
-    let month = chrono::Utc::now()
-        .with_timezone(&checks.time_zone)
-        .format("%Y-%m");
-    println!(
-        "  scores API  curl -H 'Authorization: Bearer {officer_token}' 'http://{address}/api/v1/scores?period={month}'"
-    );
-    println!("  score store {}", store_path.display());
-    println!(
-        "Scores of today (message time, {}), every 10 s. Ctrl-C stops.",
-        checks.time_zone
+    let pace = Pace {
+        count: opts.count,
+        rate: opts.rate,
+    };
+    let publisher = tokio::spawn(async move { publish(&producer, &mut sim, pace, &token).await });
+    print_addresses(
+        &checks,
+        &opts,
+        &bootstrap,
+        &service,
+        &officer_token,
+        &store_path,
     );
 
-    let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
-    tick.tick().await;
-    let term = termination();
-    tokio::pin!(term);
-    loop {
-        let until = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = &mut term => break,
-            _ = until => break,
-            _ = tick.tick() => print_scores(&service),
-        }
-    }
+    let deadline = opts
+        .duration_secs
+        .map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
+    print_scores_until_stopped(&service, deadline).await;
     stop_publishing.cancel();
     let published = publisher.await.unwrap_or(0);
     // Let the monitor catch up with what was published before stopping it.
@@ -173,8 +114,116 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+const VIOLATIONS_TOPIC: &str = "dq.violations";
+const DEADLETTER_TOPIC: &str = "dq.deadletter";
+
+/// The store the demo writes: the given file if new, else a fresh temporary one.
+fn store_path(opts: &DemoOptions) -> anyhow::Result<PathBuf> {
+    let Some(path) = &opts.store else {
+        let path = std::env::temp_dir().join(format!("dqmon-demo-{}.sqlite", std::process::id()));
+        remove_database(&path);
+        return Ok(path);
+    };
+    if path.exists() {
+        // Its offsets belong to an earlier demo's bus, which is gone.
+        anyhow::bail!(
+            "{}: exists; the demo's bus starts empty, so give a new file",
+            path.display()
+        );
+    }
+    Ok(path.clone())
+}
+
+/// The service's configuration for the mock bus, with a fresh hashing secret.
+fn config(opts: &DemoOptions, bootstrap: &str, store_path: &Path, officer_token: &str) -> Config {
+    let secret: [u8; 32] = rand::random();
+    Config {
+        checks_dir: opts.checks_dir.clone(),
+        kafka: KafkaConfig {
+            bootstrap_servers: bootstrap.to_owned(),
+            group_id: "dqmon-demo".into(),
+            violations_topic: VIOLATIONS_TOPIC.into(),
+            deadletter_topic: DEADLETTER_TOPIC.into(),
+            properties: Default::default(),
+            consumer_properties: Default::default(),
+            producer_properties: Default::default(),
+            statistics_interval_secs: 2,
+        },
+        http: HttpConfig {
+            listen_address: opts.http,
+        },
+        hashing: HashingConfig {
+            secret: Some(hex::encode(secret)),
+            secret_file: None,
+        },
+        processing: ProcessingConfig::default(),
+        store: StoreConfig {
+            path: store_path.to_owned(),
+            ..StoreConfig::default()
+        },
+        api: ApiConfig {
+            officer_tokens: vec![officer_token.to_owned()],
+            ..ApiConfig::default()
+        },
+    }
+}
+
+fn print_addresses(
+    checks: &Checks,
+    opts: &DemoOptions,
+    bootstrap: &str,
+    service: &Service,
+    officer_token: &str,
+    store_path: &Path,
+) {
+    let address = service.http_address;
+    let rate = opts.rate;
+    println!(
+        "dqmon demo: six simulated departments publish {rate} messages/s to an in-process Kafka ({bootstrap})."
+    );
+    println!("  metrics     http://{address}/metrics");
+    println!("  health      http://{address}/healthz   http://{address}/readyz");
+    println!(
+        "  violations  topic {VIOLATIONS_TOPIC} (one JSON event per failed check, keyed by department)"
+    );
+    println!("  dead letters topic {DEADLETTER_TOPIC}");
+    println!("  scorecard   http://{address}/login?token={officer_token}");
+    let month = chrono::Utc::now()
+        .with_timezone(&checks.time_zone)
+        .format("%Y-%m");
+    println!(
+        "  scores API  curl -H 'Authorization: Bearer {officer_token}' 'http://{address}/api/v1/scores?period={month}'"
+    );
+    println!("  score store {}", store_path.display());
+    println!(
+        "Scores of today (message time, {}), every 10 s. Ctrl-C stops.",
+        checks.time_zone
+    );
+}
+
+/// Prints today's scores every 10 s until Ctrl-C, SIGTERM or `deadline`.
+async fn print_scores_until_stopped(service: &Service, deadline: Option<tokio::time::Instant>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    let term = termination();
+    tokio::pin!(term);
+    loop {
+        let until = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut term => break,
+            _ = until => break,
+            _ = tick.tick() => print_scores(service),
+        }
+    }
+}
+
 /// Removes an SQLite database with its WAL files.
-fn remove_database(path: &std::path::Path) {
+fn remove_database(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);

@@ -15,7 +15,7 @@ use crate::tally::{Scores, build_scores, pass_rate, scores_csv};
 
 /// What `dqmon scores` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// A ranking table for reading.
     Table,
     /// The answer of `GET /api/v1/scores`.
@@ -24,20 +24,35 @@ pub enum Format {
     Csv,
 }
 
-pub struct ScoresOptions {
-    pub checks_dir: PathBuf,
-    pub store: PathBuf,
-    pub period: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub department: Option<String>,
-    pub format: Format,
-    /// For the table: how many worst checks to list per department.
-    pub worst: usize,
+#[derive(clap::Args)]
+pub(crate) struct ScoresOptions {
+    /// The checks folder (weights and datasets).
+    #[arg(long = "checks", value_name = "DIR", default_value = "checks")]
+    checks_dir: PathBuf,
+    /// The score store (`store.path` of the service configuration).
+    #[arg(long, default_value = "dqmon.sqlite")]
+    store: PathBuf,
+    /// 2026-06-15, 2026-W24, 2026-06, 2026-Q2, 2026 or 2026-04-01..2026-06-30.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    period: Option<String>,
+    /// First day (YYYY-MM-DD), with --to.
+    #[arg(long, requires = "to")]
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    /// Only this department.
+    #[arg(long)]
+    department: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Worst checks listed per department in the table.
+    #[arg(long, default_value_t = 3)]
+    worst: usize,
 }
 
 /// Prints the scores of a period to standard output.
-pub fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
+pub(crate) fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
     let checks = crate::catalog::load(&opts.checks_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(d) = &opts.department
         && !checks.departments.contains(d)
@@ -84,7 +99,7 @@ pub fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
 
 /// The ranking, one row per department: rank, score, records and each
 /// dimension's pass rate; then each department's worst checks.
-pub fn table(scores: &Scores, worst: usize) -> String {
+pub(crate) fn table(scores: &Scores, worst: usize) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
