@@ -133,93 +133,102 @@ impl RuleLogic {
     /// `values[i]` is the value of field `i`, `None` when it is missing or invalid.
     pub(crate) fn evaluate(&self, values: &[Option<&Value>]) -> RuleResult {
         let str_of = |i: usize| values[i].and_then(Value::as_str);
-        match self {
-            RuleLogic::IdBirthDate { id, date } => {
-                let (Some(id), Some(date)) = (str_of(*id), str_of(*date)) else {
-                    return RuleResult::NotApplicable;
-                };
-                let Some(digits) = resident_id::birth_date_digits(id) else {
-                    return RuleResult::NotApplicable;
-                };
-                let same = date.len() == 10
-                    && date[0..4] == digits[0..4]
-                    && date[5..7] == digits[4..6]
-                    && date[8..10] == digits[6..8];
-                if same {
-                    RuleResult::Pass
-                } else {
-                    RuleResult::Fail("date differs from the birth date in the ID number")
-                }
-            }
+        let result = match self {
+            RuleLogic::IdBirthDate { id, date } => id_birth_date(str_of(*id), str_of(*date)),
             RuleLogic::IdGender {
                 id,
                 gender,
                 male,
                 female,
-            } => {
-                let (Some(id), Some(gender)) = (str_of(*id), str_of(*gender)) else {
-                    return RuleResult::NotApplicable;
-                };
-                let Some(odd) = resident_id::sequence_parity_is_odd(id) else {
-                    return RuleResult::NotApplicable;
-                };
-                let expected = if gender == male {
-                    true
-                } else if gender == female {
-                    false
-                } else {
-                    // Unknown or unspecified gender: nothing to compare.
-                    return RuleResult::NotApplicable;
-                };
-                if odd == expected {
-                    RuleResult::Pass
-                } else {
-                    RuleResult::Fail("gender differs from the parity of the ID number")
-                }
-            }
+            } => id_gender(str_of(*id), str_of(*gender), male, female),
             RuleLogic::NotAfter { earlier, later } => {
-                let (Some(a), Some(b)) = (str_of(earlier.0), str_of(later.0)) else {
-                    return RuleResult::NotApplicable;
-                };
-                let ordered = match (earlier.1, later.1) {
-                    (TimeKind::DateTime, TimeKind::DateTime) => {
-                        match (date_time::parse(a), date_time::parse(b)) {
-                            (Some(a), Some(b)) => a <= b,
-                            _ => return RuleResult::NotApplicable,
-                        }
-                    }
-                    _ => match (calendar_day(a, earlier.1), calendar_day(b, later.1)) {
-                        (Some(a), Some(b)) => a <= b,
-                        _ => return RuleResult::NotApplicable,
-                    },
-                };
-                if ordered {
-                    RuleResult::Pass
-                } else {
-                    RuleResult::Fail("date is after the date it must not follow")
-                }
+                not_after((str_of(earlier.0), earlier.1), (str_of(later.0), later.1))
             }
             RuleLogic::Expression {
                 env,
                 program,
                 variables,
-            } => {
-                if variables.iter().any(|(_, i)| values[*i].is_none()) {
-                    return RuleResult::NotApplicable;
-                }
-                // The record's values are lent to the expression, not copied into it.
-                let fields = Fields { variables, values };
-                let mut context = cel::Context::with_env(env.clone());
-                context.set_variable_resolver(&fields);
-                match program.execute(&context) {
-                    Ok(cel::Value::Bool(true)) => RuleResult::Pass,
-                    Ok(cel::Value::Bool(false)) => RuleResult::Fail("expression is false"),
-                    Ok(_) => RuleResult::Fail("expression did not give a boolean"),
-                    Err(_) => RuleResult::Fail("expression could not be evaluated"),
-                }
-            }
-        }
+            } => expression(env, program, variables, values),
+        };
+        result.unwrap_or(RuleResult::NotApplicable)
     }
+}
+
+/// The birth date field equals the one inside the ID number; `None`: not applicable.
+fn id_birth_date(id: Option<&str>, date: Option<&str>) -> Option<RuleResult> {
+    let digits = resident_id::birth_date_digits(id?)?;
+    let date = date?;
+    let same = date.len() == 10
+        && date[0..4] == digits[0..4]
+        && date[5..7] == digits[4..6]
+        && date[8..10] == digits[6..8];
+    Some(if same {
+        RuleResult::Pass
+    } else {
+        RuleResult::Fail("date differs from the birth date in the ID number")
+    })
+}
+
+/// A male or female gender code matches the ID number's sequence parity;
+/// unknown or unspecified genders have nothing to compare.
+fn id_gender(
+    id: Option<&str>,
+    gender: Option<&str>,
+    male: &str,
+    female: &str,
+) -> Option<RuleResult> {
+    let (odd, gender) = (resident_id::sequence_parity_is_odd(id?)?, gender?);
+    let expected = if gender == male {
+        true
+    } else if gender == female {
+        false
+    } else {
+        return None;
+    };
+    Some(if odd == expected {
+        RuleResult::Pass
+    } else {
+        RuleResult::Fail("gender differs from the parity of the ID number")
+    })
+}
+
+/// The earlier date or time is not after the later one.
+fn not_after(
+    (a, a_kind): (Option<&str>, TimeKind),
+    (b, b_kind): (Option<&str>, TimeKind),
+) -> Option<RuleResult> {
+    let (a, b) = (a?, b?);
+    let ordered = match (a_kind, b_kind) {
+        (TimeKind::DateTime, TimeKind::DateTime) => date_time::parse(a)? <= date_time::parse(b)?,
+        _ => calendar_day(a, a_kind)? <= calendar_day(b, b_kind)?,
+    };
+    Some(if ordered {
+        RuleResult::Pass
+    } else {
+        RuleResult::Fail("date is after the date it must not follow")
+    })
+}
+
+/// A CEL expression over the record's fields.
+fn expression(
+    env: &Arc<cel::Env>,
+    program: &cel::Program,
+    variables: &[(String, usize)],
+    values: &[Option<&Value>],
+) -> Option<RuleResult> {
+    if variables.iter().any(|(_, i)| values[*i].is_none()) {
+        return None;
+    }
+    // The record's values are lent to the expression, not copied into it.
+    let fields = Fields { variables, values };
+    let mut context = cel::Context::with_env(env.clone());
+    context.set_variable_resolver(&fields);
+    Some(match program.execute(&context) {
+        Ok(cel::Value::Bool(true)) => RuleResult::Pass,
+        Ok(cel::Value::Bool(false)) => RuleResult::Fail("expression is false"),
+        Ok(_) => RuleResult::Fail("expression did not give a boolean"),
+        Err(_) => RuleResult::Fail("expression could not be evaluated"),
+    })
 }
 
 /// An expression's variables, resolved to the record's values on use.

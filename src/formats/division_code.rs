@@ -93,48 +93,8 @@ impl DivisionTable {
         let mut rows: Vec<(u32, Level, usize)> = Vec::new();
 
         for (n, line) in lines {
-            let mut fields = line.split(',').map(str::trim);
-            let (Some(code), Some(name), Some(level), None) =
-                (fields.next(), fields.next(), fields.next(), fields.next())
-            else {
-                return Err(format!(
-                    "line {n}: expected 3 comma-separated fields (code,name,level), found {}",
-                    line.split(',').count()
-                ));
-            };
-            let Some(value) = code_value(code) else {
-                return Err(format!(
-                    "line {n}: code `{code}` is not exactly 6 ASCII digits"
-                ));
-            };
-            if name.is_empty() {
-                return Err(format!("line {n}: empty name for code {code}"));
-            }
-            let level = match level {
-                "province" => Level::Province,
-                "prefecture" => Level::Prefecture,
-                "county" => Level::County,
-                other => {
-                    return Err(format!(
-                        "line {n}: unknown level `{other}` for code {code} \
-                         (expected province, prefecture or county)"
-                    ));
-                }
-            };
-            let shape_ok = match level {
-                Level::Province => value % 10_000 == 0,
-                Level::Prefecture => value % 100 == 0 && value % 10_000 != 0,
-                Level::County => value % 100 != 0,
-            };
-            if !shape_ok {
-                let rule = match level {
-                    Level::Province => "a province code must end in 0000",
-                    Level::Prefecture => "a prefecture code must end in 00 but not 0000",
-                    Level::County => "a county code must not end in 00",
-                };
-                return Err(format!("line {n}: code {code} has level {level:?}: {rule}"));
-            }
-
+            let (value, level) = parse_row(n, line)?;
+            let code = line.split(',').next().unwrap_or_default().trim();
             let (word, bit) = (value as usize / 64, value % 64);
             if bits[word] & (1 << bit) != 0 {
                 let first = rows.iter().find(|r| r.0 == value).map_or(0, |r| r.2);
@@ -202,6 +162,53 @@ impl DivisionTable {
 /// `cn-division-code`: a code listed in the table.
 pub(crate) fn is_valid(s: &str, table: &DivisionTable) -> bool {
     table.contains(s)
+}
+
+/// One row `code,name,level`: the code's value and level, or what is wrong
+/// with the row (naming its line `n`).
+fn parse_row(n: usize, line: &str) -> Result<(u32, Level), String> {
+    let mut fields = line.split(',').map(str::trim);
+    let (Some(code), Some(name), Some(level), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(format!(
+            "line {n}: expected 3 comma-separated fields (code,name,level), found {}",
+            line.split(',').count()
+        ));
+    };
+    let Some(value) = code_value(code) else {
+        return Err(format!(
+            "line {n}: code `{code}` is not exactly 6 ASCII digits"
+        ));
+    };
+    if name.is_empty() {
+        return Err(format!("line {n}: empty name for code {code}"));
+    }
+    let level = match level {
+        "province" => Level::Province,
+        "prefecture" => Level::Prefecture,
+        "county" => Level::County,
+        other => {
+            return Err(format!(
+                "line {n}: unknown level `{other}` for code {code} \
+                 (expected province, prefecture or county)"
+            ));
+        }
+    };
+    let shape_ok = match level {
+        Level::Province => value % 10_000 == 0,
+        Level::Prefecture => value % 100 == 0 && value % 10_000 != 0,
+        Level::County => value % 100 != 0,
+    };
+    if !shape_ok {
+        let rule = match level {
+            Level::Province => "a province code must end in 0000",
+            Level::Prefecture => "a prefecture code must end in 00 but not 0000",
+            Level::County => "a county code must not end in 00",
+        };
+        return Err(format!("line {n}: code {code} has level {level:?}: {rule}"));
+    }
+    Ok((value, level))
 }
 
 #[cfg(test)]
