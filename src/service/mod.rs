@@ -200,7 +200,7 @@ async fn serve(
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn termination() {
+pub(crate) async fn termination() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

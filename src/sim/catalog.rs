@@ -32,7 +32,7 @@ impl Bounds {
 
     /// The smallest and largest whole numbers inside (`default_span` above the
     /// minimum when there is no maximum).
-    pub fn whole(&self, default_span: i64) -> (i64, i64) {
+    pub(crate) fn whole(&self, default_span: i64) -> (i64, i64) {
         let lo = self.min.map_or(0, |m| {
             let c = m.ceil() as i64;
             if self.min_exclusive && c as f64 == m {
@@ -99,16 +99,16 @@ pub(super) struct SimField {
 }
 
 impl SimField {
-    pub fn is_common(&self) -> bool {
+    pub(crate) fn is_common(&self) -> bool {
         matches!(self.role, Role::RecordId | Role::UpdatedAt)
     }
 
-    pub fn is_numeric(&self) -> bool {
+    pub(crate) fn is_numeric(&self) -> bool {
         matches!(self.kind, FieldType::Integer | FieldType::Number)
     }
 
     /// A string that holds a numeric code, which spreadsheets like to send as a number.
-    pub fn is_digit_code(&self) -> bool {
+    pub(crate) fn is_digit_code(&self) -> bool {
         let digits = |s: &String| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         self.kind == FieldType::String
             && (self.format == Some(Format::DivisionCode)
@@ -224,7 +224,7 @@ impl Catalog {
         }
     }
 
-    pub fn gender_code(&self, male: bool) -> &str {
+    pub(crate) fn gender_code(&self, male: bool) -> &str {
         if male { &self.male } else { &self.female }
     }
 }

@@ -15,7 +15,7 @@ pub struct SimConfig {
 
 impl SimConfig {
     /// Different per department so that the departments' scores differ visibly.
-    pub fn default_rates() -> Vec<(String, f64)> {
+    pub(crate) fn default_rates() -> Vec<(String, f64)> {
         [
             ("public_security", 0.02),
             ("civil_affairs", 0.08),

@@ -14,7 +14,7 @@ use super::values::Build;
 
 /// The kinds of defect the simulator injects; a defective record carries exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DefectKind {
+pub(crate) enum DefectKind {
     MissingField,
     NullField,
     BlankString,
@@ -56,15 +56,19 @@ impl DefectKind {
     ];
 
     /// The quality dimension that this defect makes fail (a malformed message is a format failure).
-    pub fn dimension(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn dimension(self) -> crate::model::Dimension {
+        use crate::model::Dimension;
         use DefectKind::*;
         match self {
-            MissingField | NullField | BlankString => "completeness",
+            MissingField | NullField | BlankString => Dimension::Completeness,
             BadCheckChar | ImpossibleDate | UnknownDivision | OutOfEnumeration
-            | NumberOutOfRange | WrongJsonType | StringTooLong | BadPhone | Malformed => "format",
-            WithinRecordRule | CrossSource => "consistency",
-            Stale | Future => "freshness",
-            Duplicate => "uniqueness",
+            | NumberOutOfRange | WrongJsonType | StringTooLong | BadPhone | Malformed => {
+                Dimension::Format
+            }
+            WithinRecordRule | CrossSource => Dimension::Consistency,
+            Stale | Future => Dimension::Freshness,
+            Duplicate => Dimension::Uniqueness,
         }
     }
 

@@ -47,7 +47,7 @@ use crate::catalog::Checks;
 
 use catalog::Catalog;
 pub use config::SimConfig;
-pub use defects::DefectKind;
+pub(crate) use defects::DefectKind;
 use population::{Population, pick};
 pub use publish::{Pace, publish};
 use record::push_digits;
@@ -171,7 +171,7 @@ impl Simulator {
 
     /// Next message, stamped with `timestamp_ms` (the caller's clock: wall clock in the
     /// live demo, a simulated clock in tests).
-    pub fn next_at(&mut self, timestamp_ms: i64) -> SimMessage {
+    pub(crate) fn next_at(&mut self, timestamp_ms: i64) -> SimMessage {
         let plan = match self.pending.pop_front() {
             Some(p) => p,
             None => {
@@ -193,7 +193,8 @@ impl Simulator {
 
     /// The defect injected into the message last returned (`None`: a clean record).
     /// Ground truth for accuracy tests of the monitor.
-    pub fn last_defect(&self) -> Option<DefectKind> {
+    #[cfg(test)]
+    pub(crate) fn last_defect(&self) -> Option<DefectKind> {
         self.last_defect
     }
 

@@ -31,7 +31,7 @@ impl Record {
         self.0.iter().find(|f| f.0 == field).map(|f| &f.1)
     }
 
-    pub fn get_str(&self, field: usize) -> Option<&str> {
+    pub(crate) fn get_str(&self, field: usize) -> Option<&str> {
         match self.get(field) {
             Some(Val::Str(s)) => Some(s),
             _ => None,
@@ -50,16 +50,16 @@ impl Record {
         }
     }
 
-    pub fn set_str(&mut self, field: usize, s: impl Into<String>) {
+    pub(crate) fn set_str(&mut self, field: usize, s: impl Into<String>) {
         self.set(field, Val::Str(s.into()));
     }
 
-    pub fn remove(&mut self, field: usize) {
+    pub(crate) fn remove(&mut self, field: usize) {
         self.0.retain(|f| f.0 != field);
     }
 
     /// The JSON object; `names[i]` is the name of field `i`.
-    pub fn to_json<S: AsRef<str>>(&self, names: &[S]) -> String {
+    pub(crate) fn to_json<S: AsRef<str>>(&self, names: &[S]) -> String {
         let mut out = String::with_capacity(384);
         out.push('{');
         for (i, (field, v)) in self.0.iter().enumerate() {
@@ -144,25 +144,25 @@ impl LocalTime {
     }
 
     /// Seconds east of UTC at instant `ms`.
-    pub fn offset_secs(&self, ms: i64) -> i32 {
+    pub(crate) fn offset_secs(&self, ms: i64) -> i32 {
         self.tz
             .offset_from_utc_datetime(&Self::utc(ms))
             .fix()
             .local_minus_utc()
     }
 
-    pub fn naive(&self, ms: i64) -> NaiveDateTime {
+    pub(crate) fn naive(&self, ms: i64) -> NaiveDateTime {
         let utc = Self::utc(ms);
         utc.checked_add_signed(TimeDelta::seconds(i64::from(self.offset_secs(ms))))
             .unwrap_or(utc)
     }
 
-    pub fn date(&self, ms: i64) -> NaiveDate {
+    pub(crate) fn date(&self, ms: i64) -> NaiveDate {
         self.naive(ms).date()
     }
 
     /// RFC 3339 with the zone's offset, milliseconds only when asked for.
-    pub fn datetime(&self, ms: i64, millis: bool) -> String {
+    pub(crate) fn datetime(&self, ms: i64, millis: bool) -> String {
         let t = self.naive(ms);
         let mut s = String::with_capacity(29);
         push_date(&mut s, t.date());
@@ -179,7 +179,7 @@ impl LocalTime {
     }
 
     /// `+08:00` and the like, for the offset at instant `ms`.
-    pub fn push_offset(&self, out: &mut String, ms: i64) {
+    pub(crate) fn push_offset(&self, out: &mut String, ms: i64) {
         let secs = self.offset_secs(ms);
         out.push(if secs < 0 { '-' } else { '+' });
         let minutes = u64::from(secs.unsigned_abs() / 60);

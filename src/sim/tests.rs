@@ -97,7 +97,7 @@ fn label(k: DefectKind) -> &'static str {
     if k == DefectKind::Malformed {
         "malformed"
     } else {
-        k.dimension()
+        k.dimension().as_str()
     }
 }
 

@@ -63,7 +63,7 @@ impl Build<'_> {
         rec
     }
 
-    pub fn member(&self, binding: usize) -> (Kind, usize) {
+    pub(crate) fn member(&self, binding: usize) -> (Kind, usize) {
         (self.ds.bindings[binding].kind, self.members[binding])
     }
 
@@ -92,7 +92,7 @@ impl Build<'_> {
     }
 
     /// Only persons have a gender and a birth date (see `catalog::attribute`).
-    pub fn attribute_of(&self, kind: Kind, m: usize, attr: Attr) -> Val {
+    pub(crate) fn attribute_of(&self, kind: Kind, m: usize, attr: Attr) -> Val {
         let pop = self.population;
         Val::Str(match attr {
             Attr::Name => pop.name(kind, m).to_string(),
