@@ -1,6 +1,12 @@
 //! The check engine: a message in, its outcomes out. Pure and synchronous, so
 //! it is tested and benchmarked without Kafka; the only state it keeps is
-//! [`State`], shared safely between threads.
+//! [`State`], shared safely between threads. It reads no clock: "today" is an
+//! argument (the message's day), and time is the message's timestamp.
+//!
+//! `record` parses a payload into the dataset's field slots, `mod` runs the
+//! checks of each dimension, `normalize` is the cross-source comparison,
+//! `state` the keyed-hash memory, `outcome` what is concluded, `violations`
+//! the events made of it.
 
 mod normalize;
 pub mod outcome;

@@ -1,6 +1,12 @@
 //! `dqmon run`: the monitor on the bus. Wires the engine to Kafka (the
 //! pipeline thread), Prometheus and the HTTP server, and shuts all of it down
 //! gracefully on SIGTERM or SIGINT.
+//!
+//! `config` is the configuration file, `kafka` the clients, `pipeline` the
+//! consumer loop, `outputs` the violation events and dead letters in flight,
+//! `rebalance` what an assignment change does, `context` what those share and
+//! how a checkpoint is taken, `checkpoint` what one holds, `writer` the thread
+//! that writes them, `today` the counts behind the `dq_quality_score` gauge.
 
 pub mod checkpoint;
 pub mod config;
