@@ -12,5 +12,5 @@ pub mod violation;
 pub use counts::Counts;
 pub use dimension::Dimension;
 pub use message::{Envelope, Message};
-pub use position::{PartitionOffset, TopicPartition};
+pub use position::PartitionOffset;
 pub use violation::Violation;

@@ -1,12 +1,5 @@
 //! Where a message sits on the bus.
 
-/// One partition of a topic.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicPartition {
-    pub topic: String,
-    pub partition: i32,
-}
-
 /// The next offset to read of one partition: what a checkpoint stores, and
 /// where a partition resumes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -67,7 +67,7 @@ impl Default for StoreConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaConfig {
     /// `host:port` list of the brokers.
@@ -112,7 +112,7 @@ impl Default for HttpConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HashingConfig {
     /// The secret key of the hashes, at least 16 characters. Prefer `secret_file`
@@ -123,6 +123,60 @@ pub struct HashingConfig {
     /// A file holding the secret (surrounding white space ignored).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+}
+
+/// Secrets never reach a log or an error through `{:?}`: the hashing secret
+/// and every librdkafka property that can carry one are redacted.
+impl std::fmt::Debug for HashingConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashingConfig")
+            .field("secret", &self.secret.as_ref().map(|_| REDACTED))
+            .field("secret_file", &self.secret_file)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("violations_topic", &self.violations_topic)
+            .field("deadletter_topic", &self.deadletter_topic)
+            .field("properties", &redacted(&self.properties))
+            .field("consumer_properties", &redacted(&self.consumer_properties))
+            .field("producer_properties", &redacted(&self.producer_properties))
+            .field("statistics_interval_secs", &self.statistics_interval_secs)
+            .finish()
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// True for librdkafka properties whose value may be a secret: passwords,
+/// keys and certificates given inline, SASL JAAS and OAUTHBEARER settings.
+fn is_secret_property(key: &str) -> bool {
+    const MARKS: [&str; 7] = [
+        "password",
+        "secret",
+        "token",
+        "jaas",
+        "oauthbearer",
+        ".pem",
+        "ssl.key",
+    ];
+    let key = key.to_ascii_lowercase();
+    MARKS.iter().any(|m| key.contains(m))
+}
+
+fn redacted(properties: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    properties
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret_property(k) { REDACTED } else { v };
+            (k.as_str(), v)
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -369,5 +423,32 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let text = format!(
+            "{MINIMAL}\n[kafka.properties]\n\"sasl.password\" = \"kafka-pass-1\"\n\"sasl.username\" = \"dqmon\"\n\
+             \"ssl.key.password\" = \"key-pass-2\"\n\"sasl.oauthbearer.client.secret\" = \"oauth-3\"\n\
+             [kafka.consumer_properties]\n\"ssl.keystore.password\" = \"store-pass-4\"\n\
+             [kafka.producer_properties]\n\"sasl.jaas.config\" = \"jaas-5\"\n\
+             [api]\nofficer_tokens = [\"officer-token-secret-6\"]\n"
+        );
+        let c = Config::from_toml(&text).unwrap();
+        let shown = format!("{c:?} {c:#?}");
+        for secret in [
+            "0123456789abcdef",
+            "kafka-pass-1",
+            "key-pass-2",
+            "oauth-3",
+            "store-pass-4",
+            "jaas-5",
+            "officer-token-secret-6",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // What is not secret stays readable for operators.
+        assert!(shown.contains("dqmon"), "{shown}");
+        assert!(shown.contains("sasl.password"), "{shown}");
     }
 }
