@@ -117,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         },
         http: HttpConfig {
             listen_address: "127.0.0.1:0".parse()?,
+            ..HttpConfig::default()
         },
         hashing: HashingConfig {
             secret: Some("throughput benchmark secret".into()),

@@ -102,6 +102,7 @@ fn config(iso: &Isolated, port: u16, store_dir: &Path) -> Config {
         },
         http: HttpConfig {
             listen_address: format!("127.0.0.1:{port}").parse().unwrap(),
+            ..HttpConfig::default()
         },
         hashing: HashingConfig {
             secret: Some("end-to-end secret, long enough".into()),

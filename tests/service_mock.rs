@@ -51,6 +51,7 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
         },
         http: HttpConfig {
             listen_address: "127.0.0.1:0".parse().unwrap(),
+            ..HttpConfig::default()
         },
         hashing: HashingConfig {
             secret: Some("a test secret, long enough".into()),

@@ -151,6 +151,7 @@ fn config(opts: &DemoOptions, bootstrap: &str, store_path: &Path, officer_token:
         },
         http: HttpConfig {
             listen_address: opts.http,
+            ..HttpConfig::default()
         },
         hashing: HashingConfig {
             secret: Some(hex::encode(secret)),

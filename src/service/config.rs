@@ -3,13 +3,13 @@
 //! are errors, so a typo never silently falls back to a default.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use crate::web::HttpConfig;
 pub use crate::web::api::ApiConfig;
 
 /// The whole configuration of `dqmon run`.
@@ -94,22 +94,6 @@ pub struct KafkaConfig {
     /// How often librdkafka reports statistics (consumer lag, broker state), in seconds.
     #[serde(default = "default_statistics_interval_secs")]
     pub statistics_interval_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Address of `/metrics`, `/healthz`, `/readyz` and the API.
-    #[serde(default = "default_listen_address")]
-    pub listen_address: SocketAddr,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            listen_address: default_listen_address(),
-        }
-    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -227,9 +211,6 @@ fn default_deadletter_topic() -> String {
 fn default_statistics_interval_secs() -> u64 {
     5
 }
-fn default_listen_address() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], 9898))
-}
 fn default_max_in_flight_messages() -> usize {
     20_000
 }
@@ -271,7 +252,7 @@ impl Config {
             ConfigError(all.join("\n"))
         })?;
         config.secret()?;
-        let mut problems = Vec::new();
+        let mut problems = config.http.problems();
         if config.processing.max_in_flight_messages == 0 {
             problems.push("processing.max_in_flight_messages: must be at least 1");
         }

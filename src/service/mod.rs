@@ -108,6 +108,7 @@ impl Service {
                 checks: checks.clone(),
                 config: Arc::new(config.api.clone()),
             },
+            &config.http,
         );
         let (http_address, http) = serve(config, router, shutdown.clone()).await?;
 

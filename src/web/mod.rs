@@ -3,6 +3,7 @@
 //! plain `Router`, tested with `oneshot`.
 
 pub mod api;
+mod limits;
 pub mod scorecard;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use axum::routing::get;
 use crate::telemetry::Health;
 use crate::telemetry::Metrics;
 use api::ApiState;
+pub use limits::HttpConfig;
 
 /// What the operations endpoints read.
 #[derive(Clone)]
@@ -35,10 +37,11 @@ fn app(state: AppState) -> Router {
 
 /// The service's whole router: operations endpoints (open), the API and the
 /// scorecard pages (behind their tokens).
-pub(crate) fn app_with_api(state: AppState, api_state: ApiState) -> Router {
-    app(state)
+pub(crate) fn app_with_api(state: AppState, api_state: ApiState, http: &HttpConfig) -> Router {
+    let router = app(state)
         .merge(api::routes(api_state.clone()))
-        .merge(scorecard::pages(api_state))
+        .merge(scorecard::pages(api_state));
+    limits::limited(router, http)
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -73,6 +76,7 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
 mod tests {
     use std::path::Path;
     use std::sync::atomic::Ordering;
+    use std::time::Duration;
 
     use axum::body::Body;
     use axum::http::Request;
@@ -126,7 +130,7 @@ mod tests {
                 ..Default::default()
             }),
         };
-        let router = app_with_api(s, api_state);
+        let router = app_with_api(s, api_state, &HttpConfig::default());
         assert_eq!(get(router.clone(), "/metrics").await.0, StatusCode::OK);
         assert_eq!(get(router.clone(), "/healthz").await.0, StatusCode::OK);
         assert_eq!(
@@ -173,5 +177,91 @@ mod tests {
         assert!(ready(get(app(s.clone()), "/metrics").await.1));
         s.health.broker_up.store(false, Ordering::Relaxed);
         assert!(unready(get(app(s), "/metrics").await.1));
+    }
+
+    /// The service router with an in-memory store and `http` limits.
+    fn limited_router(http: &HttpConfig) -> Router {
+        let checks = std::sync::Arc::new(
+            crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
+        );
+        let api_state = ApiState {
+            store: Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
+            checks,
+            config: Arc::new(crate::web::api::ApiConfig::default()),
+        };
+        app_with_api(state(), api_state, http)
+    }
+
+    fn login_post(body: Body) -> Request<Body> {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .unwrap()
+    }
+
+    /// A body that never finishes arriving.
+    fn stalled() -> Body {
+        Body::from_stream(futures::stream::pending::<
+            Result<axum::body::Bytes, std::io::Error>,
+        >())
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_refused_and_the_server_goes_on() {
+        let http = HttpConfig {
+            max_body_bytes: 1024,
+            ..HttpConfig::default()
+        };
+        let router = limited_router(&http);
+        let big = format!("token={}", "x".repeat(4096));
+        let response = router
+            .clone()
+            .oneshot(login_post(Body::from(big.clone())))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // Announced by its length: refused before it is read.
+        let mut announced = login_post(Body::from(big.clone()));
+        announced
+            .headers_mut()
+            .insert("content-length", big.len().to_string().parse().unwrap());
+        let response = router.clone().oneshot(announced).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let small = router
+            .clone()
+            .oneshot(login_post(Body::from("token=short")))
+            .await
+            .unwrap();
+        assert_ne!(small.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(get(router, "/healthz").await.0, StatusCode::OK);
+    }
+
+    // Paused time: the timeout elapses as soon as nothing else can run, so
+    // the test neither sleeps nor depends on the machine's speed.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_request_times_out_and_holds_no_slot_for_ever() {
+        let http = HttpConfig {
+            request_timeout_secs: 5,
+            max_concurrent_requests: 1,
+            ..HttpConfig::default()
+        };
+        let router = limited_router(&http);
+        let start = tokio::time::Instant::now();
+        let slow = tokio::spawn(router.clone().oneshot(login_post(stalled())));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!slow.is_finished(), "the slow request is still being read");
+        // The only slot is taken: the next request is served once the slow
+        // one has timed out and let go of it, not before.
+        let (status, _) = get(router.clone(), "/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            start.elapsed() >= Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            slow.await.unwrap().unwrap().status(),
+            StatusCode::REQUEST_TIMEOUT
+        );
     }
 }

@@ -102,7 +102,12 @@ pub(super) async fn login_post(
     State(state): State<ApiState>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let f = form.map(|Form(f)| f).unwrap_or_default();
+    let f = match form {
+        Ok(Form(f)) => f,
+        // Too large is the client's to hear; anything else is no token.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return e.into_response(),
+        Err(_) => LoginForm::default(),
+    };
     sign_in(
         &state,
         &headers,
