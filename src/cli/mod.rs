@@ -57,10 +57,23 @@ enum Command {
     },
     /// Print the departments' scores for a period from the score store.
     Scores(scores::ScoresOptions),
+    /// Maintain the score store.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Everything on one machine: an in-process Kafka, six simulated departments, the monitor.
     Demo(demo::DemoOptions),
     /// Publish simulated traffic of the six departments to a real broker.
     Simulate(simulate::SimulateOptions),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Bring a store written by an older dqmon up to this one's schema (back it up first).
+    Migrate {
+        /// The score store (`store.path` of the service configuration).
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+    },
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -98,6 +111,7 @@ pub fn main() -> ExitCode {
             violations,
         } => eval(&checks, &input, output.as_deref(), violations.as_deref()),
         Command::Scores(opts) => report(scores::run(&opts)),
+        Command::Store(StoreCommand::Migrate { store }) => report(migrate(&store)),
         Command::Run { config } => {
             let config = match crate::service::config::Config::load(Some(&config)) {
                 Ok(c) => c,
@@ -133,6 +147,17 @@ fn validate(checks: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `dqmon store migrate`.
+fn migrate(store: &std::path::Path) -> anyhow::Result<()> {
+    if !store.exists() {
+        anyhow::bail!("{}: no such score store", store.display());
+    }
+    let (before, after) = crate::store::sqlite::SqliteStore::migrate(store)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", store.display()))?;
+    println!("{}: schema version {before} -> {after}", store.display());
+    Ok(())
 }
 
 /// `dqmon eval`.

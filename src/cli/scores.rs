@@ -71,9 +71,9 @@ pub(crate) fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
     if !opts.store.exists() {
         anyhow::bail!("{}: no such score store", opts.store.display());
     }
-    // Keep every stored violation: this command must not prune what the
-    // service was configured to keep.
-    let store = SqliteStore::open(&opts.store, usize::MAX)
+    // Read-only: this command migrates, prunes and writes nothing, so it is
+    // safe beside a running service.
+    let store = SqliteStore::open_read_only(&opts.store)
         .with_context(|| format!("{}: opening the score store", opts.store.display()))?;
     let counts = store.counts(from, to, opts.department.as_deref())?;
     let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();

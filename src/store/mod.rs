@@ -112,6 +112,16 @@ pub enum StoreError {
     /// The database was written by a newer dqmon; refusing to guess its layout.
     #[error("store schema version {found} is newer than this dqmon supports ({supported})")]
     UnsupportedSchema { found: i64, supported: i64 },
+    /// The database was written by an older dqmon: its layout changes only
+    /// when an operator says so.
+    #[error(
+        "store schema version {found} is older than this dqmon's ({supported}): \
+         back the file up, then run `dqmon store migrate --store FILE`"
+    )]
+    NeedsMigration { found: i64, supported: i64 },
+    /// A reading command was given a file that holds no score store.
+    #[error("not a dqmon score store (no schema)")]
+    NotAStore,
 }
 
 /// The writer's side of the store: what the consumer needs to checkpoint and

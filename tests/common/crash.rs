@@ -238,7 +238,7 @@ pub fn assert_store_equal(checks: &Checks, tally: &Tally, store: &dyn ScoreStore
     }
 }
 
-/// Opens a store for reading results (after dqmon stopped).
+/// Opens a store for reading results, as `dqmon scores` does.
 pub fn open_store(path: &Path) -> SqliteStore {
-    SqliteStore::open(path, 1000).unwrap()
+    SqliteStore::open_read_only(path).unwrap()
 }

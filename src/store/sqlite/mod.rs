@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::{
     Checkpoint, CheckpointStore, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
@@ -58,9 +58,43 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema
     /// up to date. Also prunes stored violations to
     /// `violations_kept_per_department`, in case that setting was lowered.
+    ///
+    /// A store written by an older dqmon is refused until `dqmon store
+    /// migrate` ([`SqliteStore::migrate`]) has updated it.
     pub fn open(path: &Path, violations_kept_per_department: usize) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
+        schema::check_version(schema::version(&conn)?, schema::SCHEMA_VERSION, false)?;
         Self::init(conn, violations_kept_per_department)
+    }
+
+    /// Opens an existing store for reading only (`dqmon scores`): nothing is
+    /// migrated, pruned or written, so it is safe beside a running service.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        match schema::version(&conn)? {
+            0 => return Err(StoreError::NotAStore),
+            v => schema::check_version(v, schema::SCHEMA_VERSION, false)?,
+        }
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            violations_kept: usize::MAX,
+        })
+    }
+
+    /// Brings the schema of the store at `path` up to this dqmon's, each step
+    /// in its own transaction; returns the versions before and after.
+    pub fn migrate(path: &Path) -> Result<(i64, i64), StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let before = schema::version(&conn)?;
+        schema::check_version(before, schema::SCHEMA_VERSION, true)?;
+        schema::migrate(&mut conn)?;
+        Ok((before, schema::version(&conn)?))
     }
 
     /// A private in-memory database, for tests.

@@ -105,6 +105,34 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1];
 
 /// Applies pending migrations, each in its own transaction with its
 /// `user_version` bump, so an interrupted upgrade resumes where it stopped.
+/// Whether a database of schema `version` may be opened by a dqmon that
+/// writes `supported` ([`SCHEMA_VERSION`]).
+pub(crate) fn check_version(
+    version: i64,
+    supported: i64,
+    may_migrate: bool,
+) -> Result<(), StoreError> {
+    match version {
+        v if v > supported => Err(StoreError::UnsupportedSchema {
+            found: v,
+            supported,
+        }),
+        v if v == supported => Ok(()),
+        // A new file gets the schema; an older one only on request.
+        0 => Ok(()),
+        _ if may_migrate => Ok(()),
+        v => Err(StoreError::NeedsMigration {
+            found: v,
+            supported,
+        }),
+    }
+}
+
+/// The schema version a database was written with (0: none yet).
+pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

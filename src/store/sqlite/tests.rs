@@ -2,6 +2,7 @@
 //! upserts and expiry, pruning, atomicity of a failed checkpoint, durability,
 //! the schema, periods, threads, and the cost of large checkpoints.
 
+use std::path::Path;
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -430,6 +431,100 @@ fn newer_schema_is_refused() {
         }
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
+}
+
+#[test]
+fn newer_schema_is_refused_by_readers_and_by_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dq.sqlite");
+    drop(SqliteStore::open(&path, 10).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    assert!(matches!(
+        SqliteStore::open_read_only(&path),
+        Err(StoreError::UnsupportedSchema { .. })
+    ));
+    assert!(matches!(
+        SqliteStore::migrate(&path),
+        Err(StoreError::UnsupportedSchema { .. })
+    ));
+}
+
+#[test]
+fn an_older_schema_is_migrated_only_on_request() {
+    use super::schema::check_version;
+    // As a dqmon of schema 3 would judge: a new file gets the schema, the
+    // current one opens as it is, an older one waits for `dqmon store
+    // migrate`, a newer one is refused even then.
+    assert!(check_version(0, 3, false).is_ok());
+    assert!(check_version(3, 3, false).is_ok());
+    for older in [1, 2] {
+        assert!(matches!(
+            check_version(older, 3, false),
+            Err(StoreError::NeedsMigration { found, supported: 3 }) if found == older
+        ));
+        assert!(check_version(older, 3, true).is_ok());
+    }
+    assert!(matches!(
+        check_version(4, 3, true),
+        Err(StoreError::UnsupportedSchema { .. })
+    ));
+    assert!(check_version(SCHEMA_VERSION, SCHEMA_VERSION, false).is_ok());
+    let message = StoreError::NeedsMigration {
+        found: 1,
+        supported: 2,
+    }
+    .to_string();
+    assert!(message.contains("dqmon store migrate"), "{message}");
+}
+
+/// What a database holds on disk: its main file's bytes and its WAL's
+/// (a missing WAL and an empty one are the same: no pending writes).
+fn contents_of(path: &Path) -> (u64, u64) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let hash = |p: &Path| {
+        let mut h = DefaultHasher::new();
+        std::fs::read(p).unwrap_or_default().hash(&mut h);
+        h.finish()
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    (hash(path), hash(Path::new(&wal)))
+}
+
+#[test]
+fn a_read_only_open_reads_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dq.sqlite");
+    let store = SqliteStore::open(&path, 100).unwrap();
+    store.commit(&full_checkpoint(3, 10)).unwrap();
+    drop(store);
+    let before = contents_of(&path);
+    let reader = SqliteStore::open_read_only(&path).unwrap();
+    let counts = reader
+        .counts(d("2000-01-01"), d("2100-01-01"), None)
+        .unwrap();
+    assert!(!counts.is_empty());
+    assert_eq!(reader.recent_violations(None, 1000).unwrap().len(), 1);
+    // Writing through it is refused by SQLite itself.
+    assert!(reader.commit(&full_checkpoint(1, 11)).is_err());
+    drop(reader);
+    assert_eq!(
+        contents_of(&path),
+        before,
+        "a reader left the files as they were"
+    );
+
+    let missing = dir.path().join("dq.sqlite-none");
+    assert!(SqliteStore::open_read_only(&missing).is_err());
+    let empty = dir.path().join("empty.sqlite");
+    drop(Connection::open(&empty).unwrap());
+    assert!(matches!(
+        SqliteStore::open_read_only(&empty),
+        Err(StoreError::NotAStore)
+    ));
 }
 
 #[test]
