@@ -69,28 +69,37 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
     }
 }
 
-async fn scrape(service: &Service) -> String {
-    // Through the HTTP server, as Prometheus would.
-    let url = format!("http://{}/metrics", service.http_address);
+/// GET `path` from the live service's HTTP server: the status code and the body.
+async fn http_get(service: &Service, path: &str) -> (u16, String) {
+    let (address, path) = (service.http_address, path.to_string());
     tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(
-            url.trim_start_matches("http://").split('/').next().unwrap(),
-        )
-        .unwrap();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
         use std::io::{Read, Write};
         write!(
             stream,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
-        text.split_once("\r\n\r\n")
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
             .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        (status, body)
     })
     .await
     .unwrap()
+}
+
+async fn scrape(service: &Service) -> String {
+    // Through the HTTP server, as Prometheus would.
+    http_get(service, "/metrics").await.1
 }
 
 /// Waits until the monitor has handled `n` records and published every output.
@@ -230,8 +239,23 @@ async fn counts_violations_and_dead_letters_equal_eval() {
     }
 }
 
+/// Readiness as an operator sees it: `/readyz`, and `dq_ready`, which must
+/// agree (read between two equal `/readyz` answers, so a change of state in
+/// between is read again rather than taken for a disagreement).
 async fn ready(service: &Service) -> bool {
-    service.health.ready()
+    loop {
+        let before = http_get(service, "/readyz").await.0 == 200;
+        let metric = metric(&scrape(service).await, "dq_ready", &[]);
+        let after = http_get(service, "/readyz").await.0 == 200;
+        if before == after {
+            assert_eq!(
+                metric,
+                f64::from(u8::from(before)),
+                "dq_ready follows /readyz"
+            );
+            return before;
+        }
+    }
 }
 
 async fn wait_until(service: &Service, want: bool, limit: Duration) -> bool {

@@ -69,35 +69,26 @@ pub fn load_checks(config: &Config) -> anyhow::Result<Arc<Checks>> {
 }
 
 impl Service {
-    /// Starts consuming and serving. Must run inside a Tokio runtime.
+    /// Starts consuming and serving. Must run inside a Tokio runtime; the
+    /// file and store work runs on blocking threads, and the HTTP server
+    /// answers from the start (`/readyz` 503 until the state is loaded and
+    /// partitions are assigned).
     pub async fn start(config: &Config) -> anyhow::Result<Service> {
-        let checks = load_checks(config)?;
-        config
-            .api
-            .validate(&checks)
-            .map_err(|e| anyhow::anyhow!("{e}\nrefusing to start"))?;
-        let store = open_store(config)?;
-        let engine = Arc::new(restored_engine(config, &checks, &*store)?);
+        let (checks, store) = {
+            let config = config.clone();
+            blocking(move || {
+                let checks = load_checks(&config)?;
+                config
+                    .api
+                    .validate(&checks)
+                    .map_err(|e| anyhow::anyhow!("{e}\nrefusing to start"))?;
+                Ok((checks, open_store(&config)?))
+            })
+            .await?
+        };
         let metrics = Arc::new(Metrics::new(&checks));
         let health = Arc::new(Health::default());
         let shutdown = CancellationToken::new();
-        let context = PipelineContext::new(ContextParts {
-            metrics: metrics.clone(),
-            health: health.clone(),
-            producer: kafka::producer(config)?,
-            drain_timeout: Duration::from_secs(config.processing.shutdown_timeout_secs),
-            engine: engine.clone(),
-            checks: checks.clone(),
-            checkpointing: Checkpointing {
-                store: store.clone(),
-                interval: Duration::from_millis(config.store.checkpoint_interval_ms),
-                max_messages: config.store.checkpoint_max_messages,
-                violations_kept: config.store.violations_kept_per_department,
-            },
-            shutdown: shutdown.clone(),
-        });
-        let consumer = kafka::consumer(config, &checks, context)?;
-
         let router = app_with_api(
             AppState {
                 metrics: metrics.clone(),
@@ -111,36 +102,24 @@ impl Service {
             &config.http,
         );
         let (http_address, http) = serve(config, router, shutdown.clone()).await?;
-
-        let now = checks.day_of(chrono::Utc::now().timestamp_millis());
-        let today = Arc::new(Today::new(&checks, now));
-        today.seed(&checks, &store.counts(now, now, None)?);
-        let pipeline = Pipeline {
-            consumer,
-            engine: engine.clone(),
-            checks: checks.clone(),
-            metrics: metrics.clone(),
-            today: today.clone(),
-            violations_topic: config.kafka.violations_topic.clone(),
-            deadletter_topic: config.kafka.deadletter_topic.clone(),
-            max_in_flight: config.processing.max_in_flight_messages,
-        };
-        let token = shutdown.clone();
-        let pipeline = std::thread::Builder::new()
-            .name("dqmon-pipeline".into())
-            .spawn(move || pipeline.run(token))?;
-        Ok(Service {
+        let started = Started {
+            checks,
+            store,
             metrics,
             health,
-            engine,
-            checks,
-            today,
-            store,
             http_address,
             shutdown,
-            pipeline,
             http,
-        })
+        };
+        match started.consume(config).await {
+            Ok(service) => Ok(service),
+            Err((e, shutdown, http)) => {
+                // Stop serving what will never become ready.
+                shutdown.cancel();
+                let _ = http.await;
+                Err(e)
+            }
+        }
     }
 
     /// A token that stops the service when cancelled.
@@ -165,6 +144,106 @@ impl Service {
         self.http.await?;
         result
     }
+}
+
+/// A service whose HTTP side is up and whose consumer is not yet.
+struct Started {
+    checks: Arc<Checks>,
+    store: Arc<SqliteStore>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    http_address: SocketAddr,
+    shutdown: CancellationToken,
+    http: tokio::task::JoinHandle<()>,
+}
+
+type StartError = (
+    anyhow::Error,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+);
+
+impl Started {
+    /// Loads the engine state and today's counts (blocking threads), then
+    /// starts the consumer on its own thread.
+    async fn consume(self, config: &Config) -> Result<Service, StartError> {
+        match self.load_and_subscribe(config).await {
+            Ok((engine, today, pipeline)) => Ok(Service {
+                metrics: self.metrics,
+                health: self.health,
+                engine,
+                checks: self.checks,
+                today,
+                store: self.store,
+                http_address: self.http_address,
+                shutdown: self.shutdown,
+                pipeline,
+                http: self.http,
+            }),
+            Err(e) => Err((e, self.shutdown, self.http)),
+        }
+    }
+
+    async fn load_and_subscribe(
+        &self,
+        config: &Config,
+    ) -> anyhow::Result<(
+        Arc<Engine>,
+        Arc<Today>,
+        std::thread::JoinHandle<anyhow::Result<()>>,
+    )> {
+        let (engine, today) = {
+            let (config, checks, store) = (config.clone(), self.checks.clone(), self.store.clone());
+            blocking(move || {
+                let engine = restored_engine(&config, &checks, &*store)?;
+                let now = checks.day_of(chrono::Utc::now().timestamp_millis());
+                let today = Today::new(&checks, now);
+                today.seed(&checks, &store.counts(now, now, None)?);
+                Ok((Arc::new(engine), Arc::new(today)))
+            })
+            .await?
+        };
+        self.health
+            .loaded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let context = PipelineContext::new(ContextParts {
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+            producer: kafka::producer(config)?,
+            drain_timeout: Duration::from_secs(config.processing.shutdown_timeout_secs),
+            engine: engine.clone(),
+            checks: self.checks.clone(),
+            checkpointing: Checkpointing {
+                store: self.store.clone(),
+                interval: Duration::from_millis(config.store.checkpoint_interval_ms),
+                max_messages: config.store.checkpoint_max_messages,
+                violations_kept: config.store.violations_kept_per_department,
+            },
+            shutdown: self.shutdown.clone(),
+        });
+        let pipeline = Pipeline {
+            consumer: kafka::consumer(config, &self.checks, context)?,
+            engine: engine.clone(),
+            checks: self.checks.clone(),
+            metrics: self.metrics.clone(),
+            today: today.clone(),
+            violations_topic: config.kafka.violations_topic.clone(),
+            deadletter_topic: config.kafka.deadletter_topic.clone(),
+            max_in_flight: config.processing.max_in_flight_messages,
+        };
+        let token = self.shutdown.clone();
+        let pipeline = std::thread::Builder::new()
+            .name("dqmon-pipeline".into())
+            .spawn(move || pipeline.run(token))?;
+        Ok((engine, today, pipeline))
+    }
+}
+
+/// Runs file and store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// An engine with the state the store saved.

@@ -163,6 +163,12 @@ mod tests {
         );
         s.health.broker_up.store(true, Ordering::Relaxed);
         s.health.assigned.store(true, Ordering::Relaxed);
+        // Partitions and a broker, but the state is still loading: not ready.
+        assert_eq!(
+            get(app(s.clone()), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        s.health.loaded.store(true, Ordering::Relaxed);
         assert_eq!(get(app(s), "/readyz").await.0, StatusCode::OK);
     }
 
@@ -172,6 +178,7 @@ mod tests {
         let ready = |body: String| body.lines().any(|l| l == "dq_ready 1");
         let unready = |body: String| body.lines().any(|l| l == "dq_ready 0");
         assert!(unready(get(app(s.clone()), "/metrics").await.1));
+        s.health.loaded.store(true, Ordering::Relaxed);
         s.health.broker_up.store(true, Ordering::Relaxed);
         s.health.assigned.store(true, Ordering::Relaxed);
         assert!(ready(get(app(s.clone()), "/metrics").await.1));
