@@ -12,6 +12,7 @@ use dqmon::service::Service;
 use dqmon::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
+use dqmon::sim::SimMessage;
 use dqmon::store::CheckpointStore as _;
 use rdkafka::mocking::MockCluster;
 
@@ -357,4 +358,74 @@ async fn killed_three_times_counts_exactly_as_eval() {
         "records in the store at each kill: {:?}",
         report.stored_at_kills
     );
+}
+
+/// A dead letter larger than the producer takes (`message.max.bytes`) is
+/// written truncated, with headers saying so and giving its original size,
+/// and holds up nothing: every message is counted and every other output
+/// published, and the service still stops within its shutdown timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_dead_letter_is_truncated_and_blocks_nothing() {
+    let checks = checks();
+    let (_bus, bootstrap) = mock_bus(&checks);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&bootstrap, dir.path());
+    config
+        .kafka
+        .producer_properties
+        .insert("message.max.bytes".into(), "20000".into());
+    let service = Service::start(&config).await.unwrap();
+
+    // 200 000 bytes that are not JSON, between two halves of ordinary traffic.
+    let mut messages: Vec<SimMessage> = traffic(200, 5, START_MS).concat();
+    let oversized = SimMessage {
+        topic: checks.topics()[0].clone(),
+        key: None,
+        timestamp_ms: START_MS,
+        payload: vec![b'x'; 200_000],
+    };
+    messages.insert(messages.len() / 2, oversized);
+    publish(&producer(&bootstrap), &messages).await;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = scrape(&service).await;
+        let handled = total(&text, "dq_records_total") == messages.len() as u64;
+        let dead = total(&text, "dq_deadletter_messages_total");
+        if handled && dead == total(&text, "dq_malformed_messages_total") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "every message handled:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let dead = total(&text, "dq_deadletter_messages_total") as usize;
+    let letters = read_all(
+        &bootstrap,
+        &["dq.deadletter"],
+        dead,
+        Duration::from_secs(30),
+    );
+    assert_eq!(letters.len(), dead);
+    let truncated: Vec<_> = letters
+        .iter()
+        .filter(|l| l.headers.get("dq.truncated").map(String::as_str) == Some("true"))
+        .collect();
+    assert_eq!(truncated.len(), 1, "only the oversized one is cut");
+    let letter = truncated[0];
+    assert_eq!(letter.headers["dq.original.size"], "200000");
+    let len = letter.payload.as_ref().map_or(0, Vec::len);
+    assert!(len > 0 && len <= 20_000, "{len} bytes");
+    assert!(letter.payload.as_ref().unwrap().iter().all(|&b| b == b'x'));
+    assert!(
+        letters
+            .iter()
+            .filter(|l| !l.headers.contains_key("dq.truncated"))
+            .all(|l| l.payload.as_ref().is_some_and(|p| p.len() < 20_000)),
+        "the others are whole"
+    );
+
+    let stopping = Instant::now();
+    service.stop().await.unwrap();
+    let limit = Duration::from_secs(config.processing.shutdown_timeout_secs + 5);
+    assert!(stopping.elapsed() < limit, "{:?}", stopping.elapsed());
 }

@@ -169,6 +169,10 @@ pub struct ProcessingConfig {
     /// Messages handed to outputs but not yet acknowledged; consumption pauses above it.
     #[serde(default = "default_max_in_flight_messages")]
     pub max_in_flight_messages: usize,
+    /// Payload bytes held by outputs not yet acknowledged (dead letters carry
+    /// the whole message); consumption pauses above it, as above the count.
+    #[serde(default = "default_max_in_flight_bytes")]
+    pub max_in_flight_bytes: usize,
     /// On SIGTERM, how long to wait for in-flight outputs before giving up on them
     /// (their offsets are then not committed, so they are read again), in seconds.
     #[serde(default = "default_shutdown_timeout_secs")]
@@ -179,6 +183,7 @@ impl Default for ProcessingConfig {
     fn default() -> Self {
         Self {
             max_in_flight_messages: default_max_in_flight_messages(),
+            max_in_flight_bytes: default_max_in_flight_bytes(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
         }
     }
@@ -211,6 +216,10 @@ fn default_deadletter_topic() -> String {
 fn default_statistics_interval_secs() -> u64 {
     5
 }
+fn default_max_in_flight_bytes() -> usize {
+    64 * 1024 * 1024
+}
+
 fn default_max_in_flight_messages() -> usize {
     20_000
 }
@@ -255,6 +264,9 @@ impl Config {
         let mut problems = config.http.problems();
         if config.processing.max_in_flight_messages == 0 {
             problems.push("processing.max_in_flight_messages: must be at least 1");
+        }
+        if config.processing.max_in_flight_bytes == 0 {
+            problems.push("processing.max_in_flight_bytes: must be at least 1");
         }
         if config.store.checkpoint_interval_ms == 0 {
             problems.push("store.checkpoint_interval_ms: must be at least 1");

@@ -53,6 +53,8 @@ pub(crate) struct ContextParts {
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     pub producer: FutureProducer,
+    /// The producer's `message.max.bytes`.
+    pub max_message_bytes: usize,
     pub drain_timeout: Duration,
     pub engine: Arc<Engine>,
     pub checks: Arc<Checks>,
@@ -65,7 +67,7 @@ impl PipelineContext {
     pub fn new(p: ContextParts) -> Self {
         let writer = CheckpointWriter::new(p.checkpointing.store.clone(), p.metrics.clone());
         Self {
-            outputs: Outputs::new(p.producer, p.metrics.clone()),
+            outputs: Outputs::new(p.producer, p.metrics.clone(), p.max_message_bytes),
             metrics: p.metrics,
             health: p.health,
             drain_timeout: p.drain_timeout,

@@ -29,6 +29,20 @@ fn client_config(
     c
 }
 
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_MESSAGE_MAX_BYTES: usize = 1_000_000;
+
+/// The producer's `message.max.bytes`, as the operator set it or librdkafka's default.
+pub(super) fn max_message_bytes(config: &Config) -> usize {
+    config
+        .kafka
+        .producer_properties
+        .get("message.max.bytes")
+        .or_else(|| config.kafka.properties.get("message.max.bytes"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_MESSAGE_MAX_BYTES)
+}
+
 /// The producer of violation events and dead letters: idempotent, acknowledged by all replicas.
 pub(super) fn producer(config: &Config) -> anyhow::Result<FutureProducer> {
     let defaults = [

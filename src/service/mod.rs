@@ -210,6 +210,7 @@ impl Started {
             metrics: self.metrics.clone(),
             health: self.health.clone(),
             producer: kafka::producer(config)?,
+            max_message_bytes: kafka::max_message_bytes(config),
             drain_timeout: Duration::from_secs(config.processing.shutdown_timeout_secs),
             engine: engine.clone(),
             checks: self.checks.clone(),
@@ -230,6 +231,7 @@ impl Started {
             violations_topic: config.kafka.violations_topic.clone(),
             deadletter_topic: config.kafka.deadletter_topic.clone(),
             max_in_flight: config.processing.max_in_flight_messages,
+            max_in_flight_bytes: config.processing.max_in_flight_bytes,
         };
         let token = self.shutdown.clone();
         let pipeline = std::thread::Builder::new()

@@ -42,6 +42,8 @@ pub(crate) struct Pipeline {
     pub violations_topic: String,
     pub deadletter_topic: String,
     pub max_in_flight: usize,
+    /// Payload bytes of the in-flight outputs above which reading pauses.
+    pub max_in_flight_bytes: usize,
 }
 
 impl Pipeline {
@@ -53,7 +55,14 @@ impl Pipeline {
         let mut last_score = Instant::now() - Duration::from_secs(10);
         let mut errors_logged = 0u64;
         while !shutdown.is_cancelled() {
-            if ctx.outputs.len() >= self.max_in_flight {
+            if ctx.outputs.fatal() {
+                // Its unacknowledged outputs are read again at restart.
+                ctx.fail("the producer", &"a fatal error of the idempotent producer");
+                break;
+            }
+            if ctx.outputs.len() >= self.max_in_flight
+                || ctx.outputs.bytes() >= self.max_in_flight_bytes
+            {
                 // Back-pressure: wait for the oldest outputs before reading more.
                 ctx.outputs
                     .complete(Some(Instant::now() + Duration::from_millis(100)));
@@ -165,6 +174,7 @@ impl Pipeline {
                 &msg,
                 ds,
                 reason,
+                ctx.outputs.max_message_bytes(),
             ));
         }
         ctx.outputs.publish(outcome.dataset, outputs);
