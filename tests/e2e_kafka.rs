@@ -45,12 +45,17 @@ struct Isolated {
 }
 
 fn isolated() -> Isolated {
+    isolated_with(&[])
+}
+
+/// [`isolated`], its topics created with these topic configs.
+fn isolated_with(topic_configs: &[(&str, &str)]) -> Isolated {
     let prefix = format!("e2e{}", rand::random::<u32>());
     let dir = tempfile::tempdir().unwrap();
     let checks_dir = dir.path().join("checks");
     copy_dir(Path::new("checks"), &checks_dir, &prefix);
     let checks = Arc::new(dqmon::catalog::load(&checks_dir).unwrap());
-    create_topics(&checks.topics());
+    create_topics(&checks.topics(), topic_configs);
     Isolated {
         _dir: dir,
         checks_dir,
@@ -60,7 +65,7 @@ fn isolated() -> Isolated {
 }
 
 /// The bus's topics exist before anyone subscribes, as on a real exchange.
-fn create_topics(topics: &[String]) {
+fn create_topics(topics: &[String], configs: &[(&str, &str)]) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<_> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
@@ -68,7 +73,12 @@ fn create_topics(topics: &[String]) {
         .unwrap();
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, 3, TopicReplication::Fixed(1)))
+        .map(|t| {
+            configs.iter().fold(
+                NewTopic::new(t, 3, TopicReplication::Fixed(1)),
+                |n, (k, v)| n.set(k, v),
+            )
+        })
         .collect();
     let results =
         futures::executor::block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap();
@@ -460,4 +470,71 @@ fn committed(group: &str, tpl: &TopicPartitionList) -> BTreeMap<(String, i32), i
             ((e.topic().to_string(), e.partition()), o)
         })
         .collect()
+}
+
+/// A 2 MB malformed message on a topic that takes it, while the dead-letter
+/// topic keeps the broker's 1 MB limit and dqmon's producer is allowed 3 MB:
+/// the broker refuses the dead letter, dqmon sends it again truncated (with
+/// headers saying so), and nothing else is held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
+async fn a_dead_letter_over_the_brokers_limit_is_truncated_and_blocks_nothing() {
+    let iso = isolated_with(&[("max.message.bytes", "3000000")]);
+    let deadletters = format!("{}.dq.deadletter", iso.prefix);
+    create_topics(std::slice::from_ref(&deadletters), &[]);
+    let store_dir = tempfile::tempdir().unwrap();
+    let mut c = config(&iso, 0, store_dir.path());
+    c.kafka
+        .producer_properties
+        .insert("message.max.bytes".into(), "3000000".into());
+    let service = Service::start(&c).await.unwrap();
+
+    let mut messages = prefixed(&iso.prefix, traffic(300, 21, start_ms()).concat());
+    let oversized = SimMessage {
+        topic: iso.checks.topics()[0].clone(),
+        key: None,
+        timestamp_ms: start_ms(),
+        payload: vec![b'x'; 2_000_000],
+    };
+    messages.insert(messages.len() / 2, oversized);
+    let big: rdkafka::producer::FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("message.max.bytes", "3000000")
+        .create()
+        .unwrap();
+    publish(&big, &messages).await;
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let text = loop {
+        let text = service.metrics.encode();
+        let handled = total(&text, "dq_records_total") == messages.len() as u64;
+        let dead = total(&text, "dq_deadletter_messages_total");
+        if handled && dead == total(&text, "dq_malformed_messages_total") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "every message handled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        metric(&text, "dq_output_errors_total", &[("output", "deadletter")]) >= 1.0,
+        "the broker's refusal is counted"
+    );
+    let dead = total(&text, "dq_deadletter_messages_total") as usize;
+    let letters = read_all(&bootstrap(), &[&deadletters], dead, Duration::from_secs(60));
+    let truncated: Vec<_> = letters
+        .iter()
+        .filter(|l| l.headers.get("dq.truncated").map(String::as_str) == Some("true"))
+        .collect();
+    assert_eq!(truncated.len(), 1, "only the oversized one is cut");
+    assert_eq!(truncated[0].headers["dq.original.size"], "2000000");
+    let len = truncated[0].payload.as_ref().map_or(0, Vec::len);
+    assert!(
+        len > 0 && len < 1_048_576,
+        "{len} bytes fit the broker's limit"
+    );
+
+    let stopping = Instant::now();
+    service.stop().await.unwrap();
+    let limit = Duration::from_secs(c.processing.shutdown_timeout_secs + 5);
+    assert!(stopping.elapsed() < limit, "{:?}", stopping.elapsed());
 }
