@@ -230,7 +230,7 @@ impl<'de> serde::Deserialize<'de> for Period {
 /// Errors: neither or both forms, only one of from/to, an invalid date or
 /// period, from > to, more than [`MAX_QUERY_DAYS`] days. A caller with a
 /// default period handles the all-`None` case before calling.
-pub(crate) fn from_query(
+pub fn from_query(
     from: Option<&str>,
     to: Option<&str>,
     period: Option<&str>,

@@ -77,6 +77,17 @@ fn gauges(r: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     )
 }
 
+fn int_gauges(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    registered(
+        r,
+        IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    registered(r, IntGauge::new(name, help).expect("valid metric"))
+}
+
 fn histogram(r: &Registry, name: &str, help: &str, buckets: &[f64]) -> Histogram {
     let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
     registered(r, Histogram::with_opts(opts).expect("valid metric"))
@@ -207,11 +218,7 @@ impl Metrics {
             "Failed deliveries to an output topic (retried).",
             &["output"],
         );
-        let build = registered(
-            &r,
-            IntGaugeVec::new(Opts::new("dq_build_info", "Build of dqmon."), &["version"])
-                .expect("valid metric"),
-        );
+        let build = int_gauges(&r, "dq_build_info", "Build of dqmon.", &["version"]);
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         #[cfg(target_os = "linux")]
         r.register(Box::new(
@@ -226,32 +233,21 @@ impl Metrics {
                 "Today's quality score of the department, 0 to 100.",
                 &["department"],
             ),
-            lag: registered(
+            lag: int_gauges(
                 &r,
-                IntGaugeVec::new(
-                    Opts::new(
-                        "dq_consumer_lag_messages",
-                        "Messages behind the partition's end.",
-                    ),
-                    &["topic", "partition"],
-                )
-                .expect("valid metric"),
+                "dq_consumer_lag_messages",
+                "Messages behind the partition's end.",
+                &["topic", "partition"],
             ),
-            assigned: registered(
+            assigned: int_gauge(
                 &r,
-                IntGauge::new(
-                    "dq_consumer_assigned_partitions",
-                    "Partitions assigned to this instance.",
-                )
-                .expect("valid metric"),
+                "dq_consumer_assigned_partitions",
+                "Partitions assigned to this instance.",
             ),
-            ready: registered(
+            ready: int_gauge(
                 &r,
-                IntGauge::new(
-                    "dq_ready",
-                    "1 when partitions are assigned and a broker is up.",
-                )
-                .expect("valid metric"),
+                "dq_ready",
+                "1 when the state is loaded, partitions are assigned and a broker is up (as /readyz).",
             ),
             processing: histogram(
                 &r,
