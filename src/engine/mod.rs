@@ -37,7 +37,7 @@ const EXPIRE_EVERY: u64 = 1 << 16;
 pub struct Engine {
     checks: Arc<Checks>,
     state: State,
-    /// Latest message time seen: expiry is measured back from it.
+    /// Latest message time evaluated (or restored), for [`Engine::latest_ms`].
     watermark_ms: AtomicI64,
     evaluated: AtomicU64,
     /// Expire every [`EXPIRE_EVERY`] records; off when checkpoints expire instead.
@@ -101,21 +101,26 @@ impl Engine {
         };
         if self.auto_expire
             && self.evaluated.fetch_add(1, Ordering::Relaxed) % EXPIRE_EVERY == EXPIRE_EVERY - 1
+            && let Some(now) = self.latest_ms()
         {
-            self.expire();
+            self.expire(now);
         }
         Some(outcome)
     }
 
-    /// Forgets what is too old to matter any more; returns the cut-offs (see
-    /// [`State::expire`]), or `None` before any message.
-    pub fn expire(&self) -> Option<Expiry> {
+    /// The latest message time evaluated or restored; `None` before any.
+    pub fn latest_ms(&self) -> Option<i64> {
+        let latest = self.watermark_ms.load(Ordering::Relaxed);
+        (latest != i64::MIN).then_some(latest)
+    }
+
+    /// Forgets what is too old to matter at message time `now_ms` any more;
+    /// returns the cut-offs (see [`State::expire`]), which a checkpoint
+    /// applies to the store too.
+    pub fn expire(&self, now_ms: i64) -> Expiry {
         let c = &self.checks;
-        let watermark = self.watermark_ms.load(Ordering::Relaxed);
-        (watermark != i64::MIN).then(|| {
-            self.state
-                .expire(watermark, c.uniqueness_window_ms, c.reference_ttl_ms)
-        })
+        self.state
+            .expire(now_ms, c.uniqueness_window_ms, c.reference_ttl_ms)
     }
 
     fn evaluate_record(

@@ -80,7 +80,8 @@ impl Accumulator {
     pub fn take(&mut self, checks: &Checks, engine: &Engine, violations_kept: usize) -> Checkpoint {
         let taken = std::mem::take(self);
         // Expire first: rows it removes need not be written.
-        let expire = engine.expire();
+        // Measured back from the newest message time: the clock is the messages'.
+        let expire = engine.latest_ms().map(|now| engine.expire(now));
         let rows = engine.state().take_changes();
         let mut counts: Vec<DayCounts> = taken
             .counts
