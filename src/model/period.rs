@@ -14,7 +14,7 @@ pub(crate) const MAX_QUERY_DAYS: i64 = 3660;
 
 /// A reporting period. Years are four-digit (0000..=9999) in the text form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Period {
+pub enum Period {
     Day(NaiveDate),
     /// ISO 8601 week: weeks start on Monday, week 1 holds the year's first
     /// Thursday, so a week can start in the previous calendar year.
