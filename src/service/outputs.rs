@@ -81,6 +81,9 @@ const FRAMING_BYTES: usize = 1024;
 struct Pending {
     dataset: usize,
     outputs: Vec<PendingOutput>,
+    /// Payload bytes counted in [`Outputs::bytes`] when queued (a dead letter
+    /// truncated later must not take off less than it put on).
+    bytes: usize,
 }
 
 impl PendingOutput {
@@ -249,7 +252,11 @@ impl Outputs {
         self.queue
             .lock()
             .expect("in-flight lock")
-            .push_back(Pending { dataset, outputs });
+            .push_back(Pending {
+                dataset,
+                outputs,
+                bytes,
+            });
     }
 
     /// Moves acknowledged messages off the front of the queue (a checkpoint
@@ -261,8 +268,7 @@ impl Outputs {
                 return;
             }
             let done = queue.pop_front().expect("front exists");
-            let bytes: usize = done.outputs.iter().map(|o| o.payload.len()).sum();
-            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.bytes.fetch_sub(done.bytes, Ordering::Relaxed);
             let violations = done
                 .outputs
                 .iter()
