@@ -88,6 +88,7 @@ fn violation(offset: i64, department: &str, dataset: &str, reason: &str) -> Viol
         check: "division_code.format".into(),
         field: Some("division_code".into()),
         reason: reason.into(),
+        late: false,
     }
 }
 
@@ -635,10 +636,12 @@ async fn violations_newest_first_with_limit_and_filter() {
         "check",
         "field",
         "reason",
+        "late",
     ] {
         assert!(first.get(field).is_some(), "{field}");
     }
-    assert_eq!(first.as_object().unwrap().len(), 11);
+    assert_eq!(first.as_object().unwrap().len(), 12);
+    assert_eq!(first["late"], false);
     assert_eq!(first["timestamp"], 1_780_000_000_005i64);
     assert_eq!(
         first["topic"],

@@ -31,6 +31,18 @@ fn start_ms() -> i64 {
     chrono::Utc::now().timestamp_millis() - 3_600_000
 }
 
+/// A backlog of ten days of message time (more than the uniqueness window),
+/// ending about now; its topics keep messages forever (`retention.ms` -1).
+fn backlog(count: usize, seed: u64) -> Vec<SimMessage> {
+    let span_ms = 10 * 86_400_000;
+    let step_ms = span_ms / count as i64;
+    let start = chrono::Utc::now().timestamp_millis() - span_ms - 60_000;
+    traffic_every(count, seed, start, step_ms)
+}
+
+/// Topic configurations for backlogs older than the broker's default retention.
+const KEEP_FOREVER: &[(&str, &str)] = &[("retention.ms", "-1")];
+
 fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS")
         .expect("KAFKA_BOOTSTRAP_SERVERS: start a broker with scripts/kafka-local.sh start")
@@ -48,7 +60,8 @@ fn isolated() -> Isolated {
     isolated_with(&[])
 }
 
-/// [`isolated`], its topics created with these topic configs.
+/// [`isolated`], its topics created with these topic configs; each topic has
+/// its own number of partitions (1 to 6).
 fn isolated_with(topic_configs: &[(&str, &str)]) -> Isolated {
     let prefix = format!("e2e{}", rand::random::<u32>());
     let dir = tempfile::tempdir().unwrap();
@@ -73,9 +86,10 @@ fn create_topics(topics: &[String], configs: &[(&str, &str)]) {
         .unwrap();
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             configs.iter().fold(
-                NewTopic::new(t, 3, TopicReplication::Fixed(1)),
+                NewTopic::new(t, i as i32 % 6 + 1, TopicReplication::Fixed(1)),
                 |n, (k, v)| n.set(k, v),
             )
         })
@@ -153,44 +167,34 @@ fn topic_names(iso: &Isolated) -> Vec<String> {
     iso.checks.topics()
 }
 
-/// Messages read back, in phase order (the order the test published them in).
-fn read_back_ordered(iso: &Isolated, n: usize) -> Vec<ReadBack> {
+/// Every message of the run's topics, read back with its offset.
+fn read_back(iso: &Isolated, n: usize) -> Vec<ReadBack> {
     let topics = topic_names(iso);
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     let all = read_all(&bootstrap(), &refs, n, Duration::from_secs(120));
     assert_eq!(all.len(), n, "every published message reads back");
-    in_phase_order(&all, |m| m.topic.as_str())
+    all
 }
 
+/// 100 000 messages, ten days of history, already on the bus in the worst
+/// order (the authorities' topics published last), each topic with its own
+/// number of partitions: the service's metrics, store, violation events and
+/// dead letters equal eval's on the same messages, in every dimension.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
 async fn hundred_thousand_messages_count_exactly_as_eval() {
-    let iso = isolated();
-    let phases: Vec<Vec<SimMessage>> = traffic(MESSAGES, 11, start_ms())
-        .into_iter()
-        .map(|p| prefixed(&iso.prefix, p))
-        .collect();
-    let producer = producer(&bootstrap());
+    let iso = isolated_with(KEEP_FOREVER);
+    let messages = worst_order(prefixed(&iso.prefix, backlog(MESSAGES, 11)));
+    publish(&producer(&bootstrap()), &messages).await;
+    let (tally, expected) = eval(&iso.checks, &read_back(&iso, MESSAGES));
+    assert_stateful_outcomes(&iso.checks, &tally);
+    let malformed = tally.malformed();
+
     let store_dir = tempfile::tempdir().unwrap();
     let service = Service::start(&config(&iso, 0, store_dir.path()))
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
-    let mut published = 0u64;
-    for (i, phase) in phases.iter().enumerate() {
-        publish(&producer, phase).await;
-        published += phase.len() as u64;
-        // Each phase is handled before the next is published (see `PHASES`).
-        while i + 1 < phases.len()
-            && total(&service.metrics.encode(), "dq_records_total") < published
-        {
-            assert!(Instant::now() < deadline, "phase {i} consumed in time");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    let ordered = read_back_ordered(&iso, MESSAGES);
-    let (tally, expected) = eval(&iso.checks, &ordered);
-    let malformed = tally.malformed();
     loop {
         let text = service.metrics.encode();
         if total(&text, "dq_records_total") == MESSAGES as u64
@@ -209,7 +213,9 @@ async fn hundred_thousand_messages_count_exactly_as_eval() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_metrics_equal(&iso.checks, &tally, &service.metrics.encode());
+    let text = service.metrics.encode();
+    assert_metrics_equal(&iso.checks, &tally, &text);
+    assert_eq!(total(&text, "dq_late_messages_total"), 0);
     service.stop().await.unwrap();
     // The uninterrupted run's store: exactly eval's counts (the crash test
     // below compares a killed-and-restarted run with the same eval).
@@ -227,6 +233,12 @@ async fn hundred_thousand_messages_count_exactly_as_eval() {
         expected.len(),
         "no violation lost or duplicated"
     );
+    let got: BTreeSet<(String, i32, i64, String)> = events.iter().map(violation_key).collect();
+    let want: BTreeSet<_> = expected
+        .iter()
+        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
+        .collect();
+    assert_eq!(got, want, "eval's violations, every dimension");
     let letters = read_all(
         &bootstrap(),
         &[&format!("{}.dq.deadletter", iso.prefix)],
@@ -236,20 +248,24 @@ async fn hundred_thousand_messages_count_exactly_as_eval() {
     assert_eq!(letters.len() as u64, malformed);
 }
 
-/// The crash test of the score store: 100 000 messages through the real
-/// broker while `dqmon run` is killed with SIGKILL six times at random moments
-/// (each while it is counting) and restarted; the store's final counts equal
-/// an uninterrupted run's (eval over the same messages, which the first test
-/// shows equals dqmon's uninterrupted store), dataset by dataset, dimension by
-/// dimension, check by check, department by department.
+/// A violation event's identity: where its record is and which check failed.
+fn violation_key(e: &ReadBack) -> (String, i32, i64, String) {
+    let v: dqmon::model::Violation = serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
+    (v.topic, v.partition, v.offset, v.check)
+}
+
+/// The crash test of the score store: a backlog of 100 000 messages (ten
+/// days, the authorities' topics published last) read by `dqmon run` while it
+/// is killed with SIGKILL six times at random moments (each while it is
+/// counting) and restarted; the store's final counts equal an uninterrupted
+/// run's (eval over the same messages, which the first test shows equals
+/// dqmon's uninterrupted store), dataset by dataset, dimension by dimension,
+/// check by check, department by department.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
 async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
-    let iso = isolated();
-    let phases: Vec<Vec<SimMessage>> = traffic(MESSAGES, 13, start_ms())
-        .into_iter()
-        .map(|p| prefixed(&iso.prefix, p))
-        .collect();
+    let iso = isolated_with(KEEP_FOREVER);
+    let messages = worst_order(prefixed(&iso.prefix, backlog(MESSAGES, 13)));
     let dir = tempfile::tempdir().unwrap();
     // A restarted instance takes its partitions back at once (static
     // membership) instead of waiting for the killed one's session to expire.
@@ -264,10 +280,9 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
     let report = crash::crash_run(
         &setup,
         &producer(&bootstrap()),
-        &phases,
-        2_000,
+        &messages,
         6,
-        (Duration::from_millis(500), Duration::from_millis(6000)),
+        Duration::from_millis(60),
         Duration::from_secs(900),
     )
     .await;
@@ -277,8 +292,8 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
         report.stored_at_kills
     );
 
-    let ordered = read_back_ordered(&iso, MESSAGES);
-    let (tally, expected) = eval(&iso.checks, &ordered);
+    let (tally, expected) = eval(&iso.checks, &read_back(&iso, MESSAGES));
+    assert_stateful_outcomes(&iso.checks, &tally);
     let store = crash::open_store(&setup.store_path);
     crash::assert_store_equal(&iso.checks, &tally, &store);
 
@@ -289,14 +304,7 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
         usize::MAX,
         Duration::from_secs(15),
     );
-    let got: BTreeSet<(String, i32, i64, String)> = events
-        .iter()
-        .map(|e| {
-            let v: dqmon::model::Violation =
-                serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
-            (v.topic, v.partition, v.offset, v.check)
-        })
-        .collect();
+    let got: BTreeSet<(String, i32, i64, String)> = events.iter().map(violation_key).collect();
     let want: BTreeSet<_> = expected
         .iter()
         .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
@@ -332,25 +340,13 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     }
 }
 
-/// Violations of dimensions that need no memory of earlier records: they do
-/// not depend on the order in which dqmon interleaves the topics (all are
-/// published at once here, unlike the phased tests).
-fn stateless(v: &dqmon::model::Violation) -> bool {
-    use dqmon::model::Dimension::*;
-    matches!(v.dimension, Completeness | Format | Freshness)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Kafka broker: scripts/kafka-local.sh start, then KAFKA_BOOTSTRAP_SERVERS"]
 async fn sigterm_halfway_and_restart_skips_no_message() {
     let iso = isolated();
-    let all: Vec<SimMessage> = traffic(MESSAGES, 12, start_ms())
-        .into_iter()
-        .flat_map(|p| prefixed(&iso.prefix, p))
-        .collect();
+    let all = worst_order(prefixed(&iso.prefix, traffic(MESSAGES, 12, start_ms())));
     publish(&producer(&bootstrap()), &all).await;
-    let ordered = read_back_ordered(&iso, MESSAGES);
-    let (tally, expected) = eval(&iso.checks, &ordered);
+    let (tally, expected) = eval(&iso.checks, &read_back(&iso, MESSAGES));
 
     let dir = tempfile::tempdir().unwrap();
     let (c, setup) = run_config(&iso, dir.path(), &[]);
@@ -405,9 +401,7 @@ async fn sigterm_halfway_and_restart_skips_no_message() {
         *seen
             .entry((v.topic.clone(), v.partition, v.offset, v.check.clone()))
             .or_default() += 1;
-        if stateless(&v) {
-            got.insert((v.topic, v.partition, v.offset, v.check));
-        }
+        got.insert((v.topic, v.partition, v.offset, v.check));
     }
     assert!(
         seen.values().all(|&n| n == 1),
@@ -415,11 +409,13 @@ async fn sigterm_halfway_and_restart_skips_no_message() {
     );
     let want: BTreeSet<_> = expected
         .iter()
-        .filter(|v| stateless(v))
         .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
         .collect();
     assert!(want.len() > 1000);
-    assert_eq!(got, want, "every message's stateless violations are there");
+    assert_eq!(
+        got, want,
+        "every message's violations are eval's, every dimension"
+    );
     let letters = read_all(
         &bootstrap(),
         &[&c.kafka.deadletter_topic],
@@ -489,7 +485,7 @@ async fn a_dead_letter_over_the_brokers_limit_is_truncated_and_blocks_nothing() 
         .insert("message.max.bytes".into(), "3000000".into());
     let service = Service::start(&c).await.unwrap();
 
-    let mut messages = prefixed(&iso.prefix, traffic(300, 21, start_ms()).concat());
+    let mut messages = prefixed(&iso.prefix, traffic(300, 21, start_ms()));
     let oversized = SimMessage {
         topic: iso.checks.topics()[0].clone(),
         key: None,

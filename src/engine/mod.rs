@@ -175,7 +175,9 @@ impl Engine {
                 continue;
             }
             // Not applicable before the authority has delivered a value.
-            let Some(reference) = self.state.reference(entity, key) else {
+            let ttl = self.checks.reference_ttl_ms;
+            let Some(reference) = self.state.reference_at(entity, key, msg.timestamp_ms, ttl)
+            else {
                 continue;
             };
             for x in group {

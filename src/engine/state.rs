@@ -209,7 +209,9 @@ impl State {
     }
 
     /// Records the authoritative values one record delivered for an entity
-    /// (`values`: attribute, value hash), in one visit to its entry.
+    /// (`values`: attribute, value hash), in one visit to its entry. The
+    /// latest value is the one with the latest message time: a late delivery
+    /// (older than the entity's last one) only fills attributes not known yet.
     pub fn deliver(&self, entity: usize, key: Hash128, values: &[(usize, u32)], at_ms: i64) {
         let at = secs(at_ms);
         let mut r = self.references[entity].entry(key).or_insert(Reference {
@@ -217,9 +219,12 @@ impl State {
             updated_secs: at,
             known: 0,
         });
+        let newer = at >= r.updated_secs;
         for &(attribute, value) in values {
-            r.values[attribute] = value;
-            r.known |= 1 << attribute;
+            if newer || r.known & (1 << attribute) == 0 {
+                r.values[attribute] = value;
+                r.known |= 1 << attribute;
+            }
         }
         r.updated_secs = r.updated_secs.max(at);
         drop(r);
@@ -231,6 +236,22 @@ impl State {
     /// The authoritative values known for an entity.
     pub fn reference(&self, entity: usize, key: Hash128) -> Option<Reference> {
         self.references[entity].get(&key).map(|r| *r)
+    }
+
+    /// The authoritative values known for an entity at message time `at_ms`:
+    /// none once the last delivery is older than `ttl_ms`, whether or not an
+    /// expiry has forgotten it yet (expiry runs at checkpoints, whose moments
+    /// must not change an outcome).
+    pub fn reference_at(
+        &self,
+        entity: usize,
+        key: Hash128,
+        at_ms: i64,
+        ttl_ms: i64,
+    ) -> Option<Reference> {
+        let oldest = secs(at_ms.saturating_sub(ttl_ms));
+        self.reference(entity, key)
+            .filter(|r| r.updated_secs >= oldest)
     }
 
     /// Notes a delivery of a record id at `at_ms`; true when it was already
@@ -334,6 +355,32 @@ mod tests {
         assert_eq!(r.value(1), None);
         assert_eq!(r.value(2), Some(3), "kept from the earlier delivery");
         assert_eq!(r.updated_secs, 2);
+    }
+
+    #[test]
+    fn a_late_delivery_does_not_replace_a_later_value() {
+        let s = State::new(b"k", 1);
+        let key = s.entity_key(0, "id");
+        s.deliver(0, key, &[(0, 8)], 5_000);
+        s.deliver(0, key, &[(0, 7), (1, 4)], 2_000);
+        let r = s.reference(0, key).unwrap();
+        assert_eq!(r.value(0), Some(8), "the later message time wins");
+        assert_eq!(r.value(1), Some(4), "an attribute not known yet is filled");
+        assert_eq!(r.updated_secs, 5);
+    }
+
+    #[test]
+    fn a_reference_past_its_ttl_is_not_used_even_before_expiry() {
+        let s = State::new(b"k", 1);
+        let key = s.entity_key(0, "id");
+        s.deliver(0, key, &[(0, 8)], 10_000);
+        assert!(s.reference_at(0, key, 15_000, 5_000).is_some());
+        assert!(
+            s.reference_at(0, key, 15_999, 5_000).is_some(),
+            "same second"
+        );
+        assert!(s.reference_at(0, key, 16_000, 5_000).is_none());
+        assert!(s.reference(0, key).is_some(), "still in memory");
     }
 
     #[test]

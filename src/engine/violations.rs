@@ -22,6 +22,7 @@ pub fn violations(msg: &Message<'_>, ds: &Dataset, outcome: &RecordOutcome) -> V
                 check: def.id.clone(),
                 field: def.field.clone(),
                 reason: c.reason.to_string(),
+                late: false,
             }
         })
         .collect()

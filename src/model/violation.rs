@@ -21,4 +21,9 @@ pub struct Violation {
     pub check: String,
     pub field: Option<String>,
     pub reason: String,
+    /// Judged late: the message arrived after records with later message
+    /// times were judged, so its cross-source and uniqueness outcomes are
+    /// what was known on arrival (the catalog's late-message rule).
+    #[serde(default)]
+    pub late: bool,
 }

@@ -177,6 +177,16 @@ pub struct ProcessingConfig {
     /// (their offsets are then not committed, so they are read again), in seconds.
     #[serde(default = "default_shutdown_timeout_secs")]
     pub shutdown_timeout_secs: u64,
+    /// Records are judged in message-time order across partitions. How long
+    /// they wait, in milliseconds, for a partition that has unread messages on
+    /// the broker but none fetched (a broker that does not answer); past it
+    /// they are judged without it, and its records are late when they come.
+    #[serde(default = "default_max_lag_ms")]
+    pub max_lag_ms: u64,
+    /// Records buffered per partition while others catch up in message time;
+    /// a partition whose buffer is full is paused until it drains to half.
+    #[serde(default = "default_max_buffered_messages_per_partition")]
+    pub max_buffered_messages_per_partition: usize,
 }
 
 impl Default for ProcessingConfig {
@@ -185,6 +195,8 @@ impl Default for ProcessingConfig {
             max_in_flight_messages: default_max_in_flight_messages(),
             max_in_flight_bytes: default_max_in_flight_bytes(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
+            max_lag_ms: default_max_lag_ms(),
+            max_buffered_messages_per_partition: default_max_buffered_messages_per_partition(),
         }
     }
 }
@@ -225,6 +237,12 @@ fn default_max_in_flight_messages() -> usize {
 }
 fn default_shutdown_timeout_secs() -> u64 {
     7
+}
+fn default_max_lag_ms() -> u64 {
+    30_000
+}
+fn default_max_buffered_messages_per_partition() -> usize {
+    2_000
 }
 
 /// A configuration that cannot be used, with every reason.
@@ -267,6 +285,9 @@ impl Config {
         }
         if config.processing.max_in_flight_bytes == 0 {
             problems.push("processing.max_in_flight_bytes: must be at least 1");
+        }
+        if config.processing.max_buffered_messages_per_partition < 2 {
+            problems.push("processing.max_buffered_messages_per_partition: must be at least 2");
         }
         if config.store.checkpoint_interval_ms == 0 {
             problems.push("store.checkpoint_interval_ms: must be at least 1");

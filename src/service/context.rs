@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::checkpoint::Accumulator;
+use super::order::{Fetched, Merge};
 use super::outputs::Outputs;
 use super::writer::CheckpointWriter;
 use crate::catalog::Checks;
@@ -42,6 +43,9 @@ pub(crate) struct PipelineContext {
     checks: Arc<Checks>,
     pub(super) checkpointing: Checkpointing,
     pub(super) accumulator: Mutex<Accumulator>,
+    /// Fetched records waiting to be judged in message-time order; the
+    /// rebalance callback adds and drops partitions.
+    pub(super) merge: Mutex<Merge<Fetched>>,
     writer: Mutex<CheckpointWriter>,
     /// Set when the store failed: the loop stops without another checkpoint.
     pub(super) failed: AtomicBool,
@@ -59,6 +63,7 @@ pub(crate) struct ContextParts {
     pub engine: Arc<Engine>,
     pub checks: Arc<Checks>,
     pub checkpointing: Checkpointing,
+    pub merge: Merge<Fetched>,
     /// Cancelled by the pipeline itself when the store fails.
     pub shutdown: CancellationToken,
 }
@@ -75,6 +80,7 @@ impl PipelineContext {
             checks: p.checks,
             checkpointing: p.checkpointing,
             accumulator: Mutex::new(Accumulator::default()),
+            merge: Mutex::new(p.merge),
             writer: Mutex::new(writer),
             failed: AtomicBool::new(false),
             shutdown: p.shutdown,

@@ -4,7 +4,7 @@
 
 use anyhow::Context as _;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::producer::FutureProducer;
 use tracing::info;
 
@@ -91,4 +91,29 @@ pub(super) fn consumer(
     consumer.subscribe(&topic_refs).context("subscribing")?;
     info!(topics = ?topics, group = config.kafka.group_id, "subscribed");
     Ok(consumer)
+}
+
+/// The low and high watermarks librdkafka last heard of a partition, from
+/// its fetch responses, without asking the broker (rust-rdkafka wraps only
+/// the query that asks). `None` for a partition it does not know.
+pub(super) fn cached_watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<(i64, i64)> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the handle is valid while `consumer` lives; the call reads the
+    // partition's cached offsets under its lock and writes only `low` and `high`.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        .then_some((low, high))
 }

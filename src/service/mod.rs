@@ -3,7 +3,8 @@
 //! gracefully on SIGTERM or SIGINT.
 //!
 //! `config` is the configuration file, `kafka` the clients, `pipeline` the
-//! consumer loop, `outputs` the violation events and dead letters in flight,
+//! consumer loop, `order` the merge of partitions into message-time order,
+//! `outputs` the violation events and dead letters in flight,
 //! `rebalance` what an assignment change does, `context` what those share and
 //! how a checkpoint is taken, `checkpoint` what one holds, `writer` the thread
 //! that writes them, `today` the counts behind the `dq_quality_score` gauge.
@@ -12,6 +13,7 @@ pub mod checkpoint;
 pub mod config;
 mod context;
 mod kafka;
+mod order;
 mod outputs;
 pub(crate) mod pipeline;
 mod rebalance;
@@ -220,6 +222,7 @@ impl Started {
                 max_messages: config.store.checkpoint_max_messages,
                 violations_kept: config.store.violations_kept_per_department,
             },
+            merge: restored_merge(config, &engine),
             shutdown: self.shutdown.clone(),
         });
         let pipeline = Pipeline {
@@ -263,6 +266,20 @@ fn restored_engine(
         "engine state restored from the score store"
     );
     Ok(engine)
+}
+
+/// The merge of partitions into message-time order; records older than what
+/// the restored state saw are late.
+fn restored_merge(config: &Config, engine: &Engine) -> order::Merge<order::Fetched> {
+    let p = &config.processing;
+    let mut merge = order::Merge::new(
+        Duration::from_millis(p.max_lag_ms),
+        p.max_buffered_messages_per_partition,
+    );
+    if let Some(latest) = engine.latest_ms() {
+        merge.resume_after(latest);
+    }
+    merge
 }
 
 /// Serves `router` on the configured address until `shutdown`.

@@ -1,5 +1,6 @@
-//! The consumer loop: read a message, evaluate it, count it, hand its
-//! violations and dead letter to the producer, and checkpoint.
+//! The consumer loop: read messages into the merge, take them out in
+//! message-time order (`order`), evaluate each, count it, hand its violations
+//! and dead letter to the producer, and checkpoint.
 //!
 //! Exactly-once counting: counts, the next offset of every partition and the
 //! engine state they depend on go to the score store in ONE transaction per
@@ -19,18 +20,37 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::context::PipelineContext;
+use super::order::{Fetched, Pushed, Released, Step};
 use super::outputs::PendingOutput;
 use super::today::Today;
 use crate::catalog::Checks;
 use crate::engine::{Engine, violations};
 use crate::model::Message;
 use crate::telemetry::Metrics;
+
+/// Messages read from librdkafka's queue per turn, and released per turn,
+/// before the loop looks at outputs and checkpoints again.
+const BATCH: usize = 256;
+
+/// How long a turn waits for the consumer: briefly while a partition holds
+/// the merge back (its fetch is on its way), longer when there is nothing.
+const BLOCKED_POLL: Duration = Duration::from_millis(5);
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// What a turn of releasing found.
+enum Drained {
+    /// Released all it could, or stopped for back-pressure: poll without waiting.
+    More,
+    Blocked,
+    Idle,
+}
 
 /// Everything the loop needs.
 pub(crate) struct Pipeline {
@@ -54,30 +74,25 @@ impl Pipeline {
         let ctx = self.consumer.context();
         let mut last_score = Instant::now() - Duration::from_secs(10);
         let mut errors_logged = 0u64;
+        let mut drained = Drained::Idle;
         while !shutdown.is_cancelled() {
             if ctx.outputs.fatal() {
                 // Its unacknowledged outputs are read again at restart.
                 ctx.fail("the producer", &"a fatal error of the idempotent producer");
                 break;
             }
-            if ctx.outputs.len() >= self.max_in_flight
-                || ctx.outputs.bytes() >= self.max_in_flight_bytes
-            {
-                // Back-pressure: wait for the oldest outputs before reading more.
+            if self.backpressure() {
+                // Wait for the oldest outputs before judging more.
                 ctx.outputs
                     .complete(Some(Instant::now() + Duration::from_millis(100)));
             } else {
-                match self.consumer.poll(Duration::from_millis(100)) {
-                    None => {}
-                    Some(Ok(m)) => self.handle(&m),
-                    Some(Err(e)) => {
-                        // A broker that went away is waited for; say so without flooding the log.
-                        errors_logged += 1;
-                        if errors_logged.is_power_of_two() {
-                            warn!(error = %e, occurrences = errors_logged, "consumer error");
-                        }
-                    }
-                }
+                let timeout = match drained {
+                    Drained::More => Duration::ZERO,
+                    Drained::Blocked => BLOCKED_POLL,
+                    Drained::Idle => IDLE_POLL,
+                };
+                self.fill(timeout, &mut errors_logged);
+                drained = self.drain();
                 ctx.outputs.complete(None);
             }
             let c = &ctx.checkpointing;
@@ -115,6 +130,119 @@ impl Pipeline {
         Ok(())
     }
 
+    fn backpressure(&self) -> bool {
+        let outputs = &self.consumer.context().outputs;
+        outputs.len() >= self.max_in_flight || outputs.bytes() >= self.max_in_flight_bytes
+    }
+
+    /// Moves what librdkafka has fetched into the merge (waiting up to
+    /// `timeout` for the first message), pausing partitions whose buffer fills.
+    fn fill(&self, timeout: Duration, errors_logged: &mut u64) {
+        let ctx = self.consumer.context();
+        let mut timeout = timeout;
+        for _ in 0..BATCH {
+            // Polling serves the rebalance callback, which locks the merge:
+            // it is not held here.
+            let Some(polled) = self.consumer.poll(timeout) else {
+                return;
+            };
+            timeout = Duration::ZERO;
+            let m = match polled {
+                Ok(m) => m,
+                Err(e) => {
+                    // A broker that went away is waited for; say so without flooding the log.
+                    *errors_logged += 1;
+                    if errors_logged.is_power_of_two() {
+                        warn!(error = %e, occurrences = *errors_logged, "consumer error");
+                    }
+                    continue;
+                }
+            };
+            let fetched = Fetched {
+                key: m.key().map(Box::from),
+                payload: m.payload().map(Box::from),
+            };
+            let pushed = ctx.merge.lock().expect("merge lock").push(
+                m.topic(),
+                m.partition(),
+                m.offset(),
+                m.timestamp().to_millis(),
+                fetched,
+            );
+            if pushed == (Pushed::Buffered { pause: true }) {
+                self.pause_or_resume(m.topic(), m.partition(), true);
+            }
+        }
+    }
+
+    /// Releases and handles records in message-time order while order allows
+    /// and outputs have room.
+    fn drain(&self) -> Drained {
+        let ctx = self.consumer.context();
+        for _ in 0..BATCH {
+            if self.backpressure() {
+                return Drained::More;
+            }
+            let step =
+                ctx.merge
+                    .lock()
+                    .expect("merge lock")
+                    .pop(Instant::now(), |topic, partition| {
+                        super::kafka::cached_watermarks(&self.consumer, topic, partition)
+                    });
+            let released = match step {
+                Step::Released(r) => r,
+                Step::Blocked => {
+                    self.report_passed_over();
+                    return Drained::Blocked;
+                }
+                Step::Idle => {
+                    self.report_passed_over();
+                    return Drained::Idle;
+                }
+            };
+            if released.resume {
+                self.pause_or_resume(&released.topic, released.partition, false);
+            }
+            self.handle(&released);
+        }
+        self.report_passed_over();
+        Drained::More
+    }
+
+    fn pause_or_resume(&self, topic: &str, partition: i32, pause: bool) {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        let result = if pause {
+            self.consumer.pause(&tpl)
+        } else {
+            self.consumer.resume(&tpl)
+        };
+        if let Err(e) = result {
+            warn!(error = %e, topic, partition, pause, "pausing or resuming a partition failed");
+        }
+    }
+
+    /// Partitions the merge stopped waiting for: their records will be late.
+    fn report_passed_over(&self) {
+        let passed = self
+            .consumer
+            .context()
+            .merge
+            .lock()
+            .expect("merge lock")
+            .take_passed_over();
+        for p in passed {
+            self.metrics.order_wait_expired();
+            warn!(
+                topic = &*p.topic,
+                partition = p.partition,
+                "a partition with unread messages sent nothing within processing.max_lag_ms: \
+                 judging later records without it; its records will be late"
+            );
+        }
+    }
+
     fn update_scores(&self) {
         let now = chrono::Utc::now().timestamp_millis();
         self.today.roll(&self.checks, self.checks.day_of(now));
@@ -123,42 +251,44 @@ impl Pipeline {
         }
     }
 
-    fn handle(&self, m: &rdkafka::message::BorrowedMessage<'_>) {
+    fn handle(&self, r: &Released<Fetched>) {
         let started = Instant::now();
-        let timestamp_ms = m
-            .timestamp()
-            .to_millis()
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let msg = Message {
-            topic: m.topic(),
-            partition: m.partition(),
-            offset: m.offset(),
-            timestamp_ms,
-            key: m.key(),
-            payload: m.payload(),
+            topic: &r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp_ms: r.timestamp_ms,
+            key: r.record.key.as_deref(),
+            payload: r.record.payload.as_deref(),
         };
         let ctx = self.consumer.context();
-        let day = self.checks.day_of(timestamp_ms);
+        let day = self.checks.day_of(msg.timestamp_ms);
         let Some(outcome) = self.engine.evaluate(&msg, day) else {
             // Only contract topics are subscribed; nothing to do but move on.
             ctx.accumulator.lock().expect("accumulator lock").handled(
-                m.topic(),
-                m.partition(),
-                m.offset(),
+                msg.topic,
+                msg.partition,
+                msg.offset,
             );
             return;
         };
-        self.metrics.observe(&outcome, timestamp_ms);
+        self.metrics.observe(&outcome, msg.timestamp_ms);
+        if r.late {
+            self.metrics.late(outcome.dataset);
+        }
         self.today.add(day, &outcome);
         let ds = &self.checks.datasets[outcome.dataset];
-        let events = violations(&msg, ds, &outcome);
+        let mut events = violations(&msg, ds, &outcome);
+        for v in &mut events {
+            v.late = r.late;
+        }
         {
             let mut acc = ctx.accumulator.lock().expect("accumulator lock");
             acc.add(&self.checks, day, &outcome);
             for v in &events {
                 acc.violation(v);
             }
-            acc.handled(m.topic(), m.partition(), m.offset());
+            acc.handled(msg.topic, msg.partition, msg.offset);
         }
         let mut outputs: Vec<PendingOutput> = events
             .iter()

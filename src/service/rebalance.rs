@@ -1,5 +1,7 @@
 //! Rebalances: an assigned partition starts at the store's offset, and a
 //! revoked one is checkpointed before its next owner starts from the store.
+//! The merge learns of both: what it buffered of a revoked partition was not
+//! judged, so it is dropped and read again by the next owner.
 
 use std::sync::atomic::Ordering;
 
@@ -35,6 +37,15 @@ impl ConsumerContext for PipelineContext {
                 } else {
                     consumer.assign(tpl)
                 };
+                let mut merge = self.merge.lock().expect("merge lock");
+                for elem in tpl.elements() {
+                    let start = match elem.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    };
+                    merge.assign(elem.topic(), elem.partition(), start);
+                }
+                drop(merge);
                 self.post_rebalance(consumer, &Rebalance::Assign(tpl));
                 result
             }
@@ -74,8 +85,21 @@ impl ConsumerContext for PipelineContext {
             }
             self.settle(consumer, true);
             self.commit_group(consumer);
+            let mut merge = self.merge.lock().expect("merge lock");
+            let mut paused = TopicPartitionList::new();
             for elem in tpl.elements() {
                 self.metrics.forget_lag(elem.topic(), elem.partition());
+                if merge.revoke(elem.topic(), elem.partition()) {
+                    paused.add_partition(elem.topic(), elem.partition());
+                }
+            }
+            drop(merge);
+            // librdkafka keeps a pause across unassignment: a partition assigned
+            // again later must be read.
+            if paused.count() > 0
+                && let Err(e) = consumer.resume(&paused)
+            {
+                error!(error = %e, "resuming revoked partitions failed");
             }
         }
     }

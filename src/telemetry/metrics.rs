@@ -23,6 +23,7 @@ struct DatasetMetrics {
     last_message: Gauge,
     violations: IntCounter,
     deadletters: IntCounter,
+    late: IntCounter,
 }
 
 /// Which output failed.
@@ -43,6 +44,7 @@ pub struct Metrics {
     output_errors: [IntCounter; 2],
     checkpoint: Histogram,
     checkpoint_errors: IntCounter,
+    order_waits_expired: IntCounter,
 }
 
 /// Buckets of `dq_record_age_seconds`: a minute to a week.
@@ -84,6 +86,10 @@ fn int_gauges(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGauge
     )
 }
 
+fn int_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    registered(r, IntCounter::new(name, help).expect("valid metric"))
+}
+
 fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
     registered(r, IntGauge::new(name, help).expect("valid metric"))
 }
@@ -104,6 +110,7 @@ struct DatasetFamilies {
     max_silence: GaugeVec,
     violations: IntCounterVec,
     deadletters: IntCounterVec,
+    late: IntCounterVec,
 }
 
 impl DatasetFamilies {
@@ -164,6 +171,12 @@ impl DatasetFamilies {
                 "Malformed messages acknowledged by the dead-letter topic.",
                 DS,
             ),
+            late: counters(
+                r,
+                "dq_late_messages_total",
+                "Messages judged late: they arrived after records with later message times were judged.",
+                DS,
+            ),
         }
     }
 
@@ -193,6 +206,7 @@ impl DatasetFamilies {
             last_message: self.last_message.with_label_values(&l),
             violations: self.violations.with_label_values(&l),
             deadletters: self.deadletters.with_label_values(&l),
+            late: self.late.with_label_values(&l),
         }
     }
 }
@@ -226,7 +240,11 @@ impl Metrics {
         ))
         .expect("process metrics register once");
         Self {
-            datasets: checks.datasets.iter().map(|ds| families.series(ds)).collect(),
+            datasets: checks
+                .datasets
+                .iter()
+                .map(|ds| families.series(ds))
+                .collect(),
             score: gauges(
                 &r,
                 "dq_quality_score",
@@ -265,13 +283,15 @@ impl Metrics {
                 "Time to write one checkpoint (counts, offsets, state) to the score store.",
                 &CHECKPOINT_BUCKETS,
             ),
-            checkpoint_errors: registered(
+            checkpoint_errors: int_counter(
                 &r,
-                IntCounter::new(
-                    "dq_checkpoint_errors_total",
-                    "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
-                )
-                .expect("valid metric"),
+                "dq_checkpoint_errors_total",
+                "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
+            ),
+            order_waits_expired: int_counter(
+                &r,
+                "dq_order_waits_expired_total",
+                "Times a partition with unread messages sent nothing within processing.max_lag_ms, so later records were judged without it.",
             ),
             registry: r,
         }
@@ -311,6 +331,16 @@ impl Metrics {
 
     pub(crate) fn violations_published(&self, dataset: usize, n: u64) {
         self.datasets[dataset].violations.inc_by(n);
+    }
+
+    /// One message of the dataset judged late.
+    pub(crate) fn late(&self, dataset: usize) {
+        self.datasets[dataset].late.inc();
+    }
+
+    /// The merge stopped waiting for a partition.
+    pub(crate) fn order_wait_expired(&self) {
+        self.order_waits_expired.inc();
     }
 
     pub(crate) fn deadletter_published(&self, dataset: usize) {

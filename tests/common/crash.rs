@@ -1,7 +1,7 @@
 //! The crash test, shared by the mock-cluster and the real-broker suites:
 //! `dqmon run` as a child process, killed with SIGKILL at random moments while
-//! traffic flows and restarted, must end with exactly the counts of a run that
-//! never stopped (`dqmon eval` over the same messages in the same order).
+//! it reads a backlog and restarted, must end with exactly the counts of a run
+//! that never stopped (`dqmon eval` over the same messages).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -121,81 +121,52 @@ pub struct CrashReport {
     pub stored_at_kills: Vec<u64>,
 }
 
-/// Publishes `phases` at `rate` messages per second (each phase counted in
-/// the store before the next is published, see `PHASES`) while `dqmon run`
-/// is killed with SIGKILL `kills` times, each at a random moment (`kill_after`
-/// range) after the run's first checkpoint, and restarted; then lets the last
-/// run finish everything and stops it with SIGTERM.
+/// Publishes `messages` (the whole backlog, before dqmon starts, as on a
+/// bus that already holds history), then runs `dqmon run` and kills it with
+/// SIGKILL `kills` times, each once the store has counted a further share of
+/// the backlog and then a random moment up to `jitter` later (mid-batch,
+/// mid-checkpoint, outputs in flight...), restarting it each time; then lets
+/// the last run finish everything and stops it with SIGTERM.
 pub async fn crash_run(
     setup: &Setup,
     producer: &FutureProducer,
-    phases: &[Vec<SimMessage>],
-    rate: usize,
+    messages: &[SimMessage],
     kills: usize,
-    kill_after: (Duration, Duration),
+    jitter: Duration,
     limit: Duration,
 ) -> CrashReport {
-    let total: usize = phases.iter().map(Vec::len).sum();
+    publish(producer, messages).await;
+    let total = messages.len() as u64;
     let deadline = Instant::now() + limit;
-    let store_path = setup.store_path.clone();
-
-    let publishing = {
-        let phases = phases.to_vec();
-        let producer = producer.clone();
-        let store_path = store_path.clone();
-        tokio::spawn(async move {
-            let mut published = 0u64;
-            let chunk = (rate / 10).max(1);
-            for phase in &phases {
-                for part in phase.chunks(chunk) {
-                    publish(&producer, part).await;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                published += phase.len() as u64;
-                while stored_records(&store_path) < published {
-                    assert!(Instant::now() < deadline, "phase counted in time");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        })
-    };
-
+    let store_path = &setup.store_path;
     let mut report = CrashReport {
         kills: 0,
         stored_at_kills: Vec::new(),
     };
     let mut child = start_dqmon(&setup.config_path);
-    while report.kills < kills {
-        // Kill a run that is counting, not one still starting: wait for its
-        // first checkpoint, then a random moment (mid-batch, mid-checkpoint,
-        // outputs in flight...).
-        let at_start = stored_records(&store_path);
-        loop {
-            let now = stored_records(&store_path);
-            assert!(
-                now < total as u64,
-                "all counted after {} kills: publish more slowly",
-                report.kills
-            );
-            if now > at_start {
-                break;
-            }
+    for k in 1..=kills as u64 {
+        let share = total * k / (kills as u64 + 1);
+        while stored_records(store_path) < share {
             assert!(Instant::now() < deadline, "a restarted run makes progress");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(random_between(kill_after.0, kill_after.1)).await;
+        tokio::time::sleep(random_between(Duration::ZERO, jitter)).await;
         child.kill().unwrap(); // SIGKILL: no drain, no checkpoint, no commit.
         child.wait().unwrap();
+        let stored = stored_records(store_path);
+        assert!(
+            stored < total,
+            "all counted before kill {k}: use a larger backlog or a shorter jitter"
+        );
         report.kills += 1;
-        report.stored_at_kills.push(stored_records(&store_path));
+        report.stored_at_kills.push(stored);
         child = start_dqmon(&setup.config_path);
     }
-    publishing.await.unwrap();
-    while stored_records(&store_path) < total as u64 {
+    while stored_records(store_path) < total {
         assert!(
             Instant::now() < deadline,
             "everything counted in time: {} of {total}",
-            stored_records(&store_path)
+            stored_records(store_path)
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -27,36 +27,20 @@ use rdkafka::message::{Headers, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
-/// Publication phases: persons' authority first, then legal entities' (whose
-/// records are themselves compared with persons), then everyone else. Each
-/// phase is consumed before the next is published, so cross-source outcomes do
-/// not depend on how the monitor interleaves topics.
-pub const PHASES: [&[&str]; 2] = [
-    &["exchange.public_security.household_registration"],
-    &["exchange.market_regulation.business_registration"],
+/// The authoritative topics, persons' authority first: [`worst_order`]
+/// publishes them after everything else.
+pub const AUTHORITIES: [&str; 2] = [
+    "exchange.public_security.household_registration",
+    "exchange.market_regulation.business_registration",
 ];
-
-/// The phase of a topic (whatever prefix it carries): 0, 1, or 2 for the rest.
-pub fn phase(topic: &str) -> usize {
-    PHASES
-        .iter()
-        .position(|p| p.iter().any(|t| topic.ends_with(t)))
-        .unwrap_or(PHASES.len())
-}
-
-/// Messages in phase order, keeping the order within each phase.
-pub fn in_phase_order<T: Clone>(items: &[T], topic: impl Fn(&T) -> &str) -> Vec<T> {
-    let mut ordered: Vec<T> = items.to_vec();
-    ordered.sort_by_key(|m| phase(topic(m)));
-    ordered
-}
 
 pub fn checks() -> Arc<Checks> {
     Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap())
 }
 
-/// `count` simulated messages from `start_ms`, split into the publication phases.
-pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<Vec<SimMessage>> {
+/// `count` simulated messages from `start_ms`, `step_ms` apart in message
+/// time, in the order they were made (message time).
+pub fn traffic_every(count: usize, seed: u64, start_ms: i64, step_ms: i64) -> Vec<SimMessage> {
     let mut sim = Simulator::new(
         SimConfig {
             seed,
@@ -64,11 +48,29 @@ pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<Vec<SimMessage>> {
         },
         &checks(),
     );
-    let mut phases = vec![Vec::new(); PHASES.len() + 1];
-    for m in sim.batch(count, start_ms, 10) {
-        phases[phase(&m.topic)].push(m);
-    }
-    phases
+    sim.batch(count, start_ms, step_ms)
+}
+
+/// `count` simulated messages from `start_ms`, 10 ms apart.
+pub fn traffic(count: usize, seed: u64, start_ms: i64) -> Vec<SimMessage> {
+    traffic_every(count, seed, start_ms, 10)
+}
+
+/// The worst publication order for cross-source checks: every topic's
+/// messages in message-time order (as a department publishes them), the
+/// topics one after the other, the authorities last (persons' last of all),
+/// so a consumer reading in publication order meets every comparison before
+/// the value it compares with.
+pub fn worst_order(mut messages: Vec<SimMessage>) -> Vec<SimMessage> {
+    let rank = |topic: &str| {
+        AUTHORITIES
+            .iter()
+            .position(|a| topic.ends_with(a))
+            .map_or(0, |i| AUTHORITIES.len() - i)
+    };
+    // Stable: each topic keeps its message-time order.
+    messages.sort_by(|a, b| (rank(&a.topic), &a.topic).cmp(&(rank(&b.topic), &b.topic)));
+    messages
 }
 
 pub fn producer(bootstrap: &str) -> FutureProducer {
@@ -157,20 +159,25 @@ pub fn read_all(
     out
 }
 
-/// What `dqmon eval` says about messages read back, in the given order.
+/// What `dqmon eval` says about messages read back: judged in the bus's
+/// order (message time, then topic, partition, offset), as eval does.
 pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violation>) {
     let engine = Engine::new(checks.clone(), b"expected");
     let mut tally = Tally::new(checks);
     let mut all = Vec::new();
-    for m in messages {
-        let msg = Message {
+    let mut ordered: Vec<Message<'_>> = messages
+        .iter()
+        .map(|m| Message {
             topic: &m.topic,
             partition: m.partition,
             offset: m.offset,
             timestamp_ms: m.timestamp_ms,
             key: m.key.as_deref(),
             payload: m.payload.as_deref(),
-        };
+        })
+        .collect();
+    ordered.sort_by_key(|m| m.order_key());
+    for msg in ordered {
         let outcome = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms));
         if let Some(o) = &outcome {
             all.extend(violations(&msg, &checks.datasets[o.dataset], o));
@@ -276,4 +283,39 @@ pub fn copy_dir(from: &Path, to: &Path, prefix: &str) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
+}
+
+/// The traffic exercises what the order decides: several datasets compare
+/// with an authority (comparisons pass, and some fail), and some record ids
+/// come twice. Without it an order test would prove nothing.
+pub fn assert_stateful_outcomes(checks: &Checks, tally: &Tally) {
+    let mut comparing = 0;
+    let mut conflicts = 0;
+    for ds in &checks.datasets {
+        let t = &tally.datasets[ds.index];
+        let compared = ds
+            .checks
+            .iter()
+            .zip(&t.checks)
+            .filter(|(c, _)| c.id.ends_with(".cross_source"))
+            .fold(dqmon::model::Counts::default(), |sum, (_, (_, n))| {
+                [sum.passed + n.passed, sum.failed + n.failed].into()
+            });
+        if compared.passed + compared.failed > 0 {
+            comparing += 1;
+            assert!(compared.passed > 0, "{}: comparisons pass", ds.name);
+            conflicts += compared.failed;
+        }
+    }
+    assert!(
+        comparing >= 3,
+        "{comparing} datasets compare with an authority"
+    );
+    assert!(conflicts > 0, "some comparisons fail");
+    let duplicates: u64 = tally
+        .datasets
+        .iter()
+        .map(|d| d.dimension(dqmon::model::Dimension::Uniqueness).failed)
+        .sum();
+    assert!(duplicates > 0, "some record ids come twice");
 }

@@ -189,5 +189,6 @@ fn violation_from_row(row: &Row<'_>) -> rusqlite::Result<Violation> {
         check: row.get(8)?,
         field: row.get(9)?,
         reason: row.get(10)?,
+        late: row.get(11)?,
     })
 }

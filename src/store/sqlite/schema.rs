@@ -11,7 +11,7 @@ use crate::store::StoreError;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Column names of the count columns of `day_counts`, in SELECT order
 /// (the DDL spells them out; a test checks both agree).
@@ -32,7 +32,7 @@ pub(crate) const COUNT_COLUMNS: usize = 2 + 2 * Dimension::ALL.len();
 /// an integer sum that overflowed into a REAL) instead of storing it; WITHOUT
 /// ROWID keeps rows in their primary-key B-tree, halving the work for tables
 /// only looked up by that key.
-const SCHEMA_V1: &str = "CREATE TABLE IF NOT EXISTS day_counts (
+pub(super) const SCHEMA_V1: &str = "CREATE TABLE IF NOT EXISTS day_counts (
     day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
     department TEXT NOT NULL,
     dataset TEXT NOT NULL,
@@ -100,8 +100,12 @@ CREATE TABLE IF NOT EXISTS violations (
 CREATE INDEX IF NOT EXISTS violations_department ON violations (department, id);
 ";
 
+/// Schema v2, frozen: violations say whether their message was judged late.
+const SCHEMA_V2: &str =
+    "ALTER TABLE violations ADD COLUMN late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1));";
+
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2];
 
 /// Applies pending migrations, each in its own transaction with its
 /// `user_version` bump, so an interrupted upgrade resumes where it stopped.
@@ -192,8 +196,8 @@ pub(crate) const EXPIRE_SEEN: &str = "DELETE FROM seen WHERE at_ms < ?1";
 pub(crate) const EXPIRE_REFERENCES: &str = "DELETE FROM reference_rows WHERE updated_secs < ?1";
 
 pub(crate) const INSERT_VIOLATION: &str = "INSERT INTO violations (topic, partition_id, record_offset, timestamp_ms, \
-     record_id, department, dataset, dimension, check_id, field, reason) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+     record_id, department, dataset, dimension, check_id, field, reason, late) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /// Deletes all but the newest ?2 violations of department ?1 (a NULL
 /// sub-select, i.e. fewer rows than that, deletes nothing).
@@ -213,7 +217,7 @@ pub(crate) const SELECT_REFERENCES: &str = "SELECT entity, key_hash, value_hashe
 pub(crate) const SELECT_SEEN: &str = "SELECT key_hash, at_ms FROM seen ORDER BY key_hash";
 
 const SELECT_VIOLATIONS: &str = "SELECT topic, partition_id, record_offset, timestamp_ms, record_id, \
-     department, dataset, dimension, check_id, field, reason FROM violations";
+     department, dataset, dimension, check_id, field, reason, late FROM violations";
 
 // Two statements rather than `?1 IS NULL OR department = ?1`, so the
 // filtered one walks the (department, id) index backwards.

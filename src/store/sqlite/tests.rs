@@ -46,6 +46,7 @@ pub(super) fn violation(department: &str, offset: i64) -> Violation {
         check: "c".into(),
         field: None,
         reason: "bad".into(),
+        late: false,
     }
 }
 
@@ -450,6 +451,45 @@ fn newer_schema_is_refused_by_readers_and_by_migrate() {
         SqliteStore::migrate(&path),
         Err(StoreError::UnsupportedSchema { .. })
     ));
+}
+
+#[test]
+fn a_version_1_store_migrates_and_keeps_its_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dq.sqlite");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(super::schema::SCHEMA_V1).unwrap();
+        conn.execute(
+            "INSERT INTO violations (topic, partition_id, record_offset, timestamp_ms, record_id, \
+             department, dataset, dimension, check_id, field, reason) \
+             VALUES ('t', 0, 5, 1005, 'r5', 'tax', 'ds', 'format', 'c', NULL, 'bad')",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(&path, 10),
+        Err(StoreError::NeedsMigration { found: 1, .. })
+    ));
+    SqliteStore::migrate(&path).unwrap();
+    let store = SqliteStore::open(&path, 10).unwrap();
+    let cp = Checkpoint {
+        violations: vec![Violation {
+            late: true,
+            ..violation("tax", 6)
+        }],
+        ..Checkpoint::default()
+    };
+    store.commit(&cp).unwrap();
+    let got = store.recent_violations(Some("tax"), 10).unwrap();
+    let late: Vec<(i64, bool)> = got.iter().map(|v| (v.offset, v.late)).collect();
+    assert_eq!(
+        late,
+        vec![(6, true), (5, false)],
+        "newest first; the old one was not late"
+    );
 }
 
 #[test]

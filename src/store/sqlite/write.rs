@@ -151,6 +151,7 @@ fn write_violations(
             v.check,
             v.field,
             v.reason,
+            v.late,
         ])?;
     }
     let mut departments: Vec<&str> = remaining.into_keys().collect();

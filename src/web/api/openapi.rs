@@ -167,6 +167,7 @@ fn schemas() -> Value {
             "record_id": {"type": ["string", "null"]},
             "department": {"type": "string"}, "dataset": {"type": "string"},
             "dimension": {"type": "string"}, "check": {"type": "string"},
-            "field": {"type": ["string", "null"]}, "reason": {"type": "string"}}}
+            "field": {"type": ["string", "null"]}, "reason": {"type": "string"},
+            "late": {"type": "boolean", "description": "Judged on arrival after later messages (the late-message rule)"}}}
     })
 }

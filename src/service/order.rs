@@ -1,0 +1,554 @@
+//! Message time is the clock: the records of every assigned partition are
+//! released in the bus's order ([`OrderKey`]), whatever order the consumer
+//! happens to fetch partitions in, so cross-source and uniqueness outcomes
+//! equal `dqmon eval`'s on the same messages.
+//!
+//! The rule is Kafka Streams' (KIP-353): release the smallest head among the
+//! partitions' buffers, but only when no other partition could still hold a
+//! smaller one. A partition with nothing buffered holds the merge back while
+//! it has unread messages on the broker (its next offset is below the high
+//! watermark); a partition at its end does not (live traffic is not delayed).
+//! A partition that holds the merge back longer than `max_wait` (a broker that
+//! does not answer) is passed over, and its records are late when they come.
+//! A partition whose buffer is full is paused until it drains to half, as
+//! Flink pauses sources that run ahead (FLIP-182), so memory stays bounded.
+//!
+//! A record is late when something after it in the bus's order was already
+//! released: it is judged on arrival, and says so.
+//!
+//! Pure: no Kafka and no clock. The caller passes `now` and tells where each
+//! partition's end on the broker is; nothing here decides an outcome by time.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::model::OrderKey;
+
+/// A fetched message's bytes, as the pipeline buffers them (where it is,
+/// and its time, the merge keeps).
+pub(crate) struct Fetched {
+    pub key: Option<Box<[u8]>>,
+    pub payload: Option<Box<[u8]>>,
+}
+
+/// A record waiting in a partition's buffer.
+struct Entry<R> {
+    offset: i64,
+    timestamp_ms: i64,
+    record: R,
+}
+
+/// One assigned partition.
+struct Lane<R> {
+    topic: Arc<str>,
+    partition: i32,
+    buffer: VecDeque<Entry<R>>,
+    /// The offset after the last one buffered (or where reading starts);
+    /// `None` until known.
+    next_offset: Option<i64>,
+    /// Message time of the last record buffered: the partition's next record
+    /// is not earlier (timestamps within a partition do not go backwards).
+    last_timestamp_ms: Option<i64>,
+    /// Nothing more on the broker when last asked; until the next record.
+    at_end: bool,
+    /// Since when it holds the merge back with nothing buffered.
+    blocking_since: Option<Instant>,
+    /// Passed over after `max_wait`; until the next record.
+    passed_over: bool,
+    paused: bool,
+}
+
+impl<R> Lane<R> {
+    fn head_key(&self) -> Option<OrderKey<'_>> {
+        self.buffer.front().map(|e| OrderKey {
+            timestamp_ms: e.timestamp_ms,
+            topic: &self.topic,
+            partition: self.partition,
+            offset: e.offset,
+        })
+    }
+
+    /// The smallest key this partition's next record can have.
+    fn next_key_bound(&self) -> Option<OrderKey<'_>> {
+        Some(OrderKey {
+            timestamp_ms: self.last_timestamp_ms?,
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.next_offset?,
+        })
+    }
+}
+
+/// What a partition's end on the broker is, as the consumer last heard:
+/// the low and high watermarks.
+pub(crate) type Watermarks = Option<(i64, i64)>;
+
+/// What [`Merge::push`] did with a record.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Buffered; `pause` when the partition's buffer just filled.
+    Buffered { pause: bool },
+    /// Before the partition's next offset: delivered again, dropped.
+    Stale,
+    /// Of a partition not assigned (revoked meanwhile): dropped.
+    Unassigned,
+}
+
+/// A record released in order.
+pub(crate) struct Released<R> {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: i64,
+    pub record: R,
+    /// Something after it in the bus's order was already released.
+    pub late: bool,
+    /// Its partition drained to half and may be resumed.
+    pub resume: bool,
+}
+
+/// What [`Merge::pop`] found.
+pub(crate) enum Step<R> {
+    Released(Released<R>),
+    /// A partition with unread messages on the broker holds the merge back.
+    Blocked,
+    /// Nothing buffered.
+    Idle,
+}
+
+/// A partition passed over after `max_wait`, for the caller to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PassedOver {
+    pub topic: Arc<str>,
+    pub partition: i32,
+}
+
+pub(crate) struct Merge<R> {
+    /// Sorted by (topic, partition).
+    lanes: Vec<Lane<R>>,
+    max_wait: Duration,
+    capacity: usize,
+    /// The largest key released: a smaller one is late.
+    frontier: Option<(i64, Arc<str>, i32, i64)>,
+    passed_over: Vec<PassedOver>,
+}
+
+impl<R> Merge<R> {
+    /// `capacity`: records buffered per partition before it is paused.
+    pub fn new(max_wait: Duration, capacity: usize) -> Self {
+        Self {
+            lanes: Vec::new(),
+            max_wait,
+            capacity: capacity.max(2),
+            frontier: None,
+            passed_over: Vec::new(),
+        }
+    }
+
+    /// After a restart: records before message time `timestamp_ms` (what the
+    /// restored state already saw) are late.
+    pub fn resume_after(&mut self, timestamp_ms: i64) {
+        if self.frontier.is_none() {
+            self.frontier = Some((timestamp_ms, Arc::from(""), i32::MIN, i64::MIN));
+        }
+    }
+
+    fn find(&self, topic: &str, partition: i32) -> Result<usize, usize> {
+        self.lanes
+            .binary_search_by(|l| (&*l.topic, l.partition).cmp(&(topic, partition)))
+    }
+
+    /// A newly assigned partition, reading from `start_offset` when known.
+    pub fn assign(&mut self, topic: &str, partition: i32, start_offset: Option<i64>) {
+        let lane = Lane {
+            topic: Arc::from(topic),
+            partition,
+            buffer: VecDeque::new(),
+            next_offset: start_offset,
+            last_timestamp_ms: None,
+            at_end: false,
+            blocking_since: None,
+            passed_over: false,
+            paused: false,
+        };
+        match self.find(topic, partition) {
+            Ok(i) => self.lanes[i] = lane,
+            Err(i) => self.lanes.insert(i, lane),
+        }
+    }
+
+    /// A revoked partition: its buffered records are dropped (never handled,
+    /// so its next owner reads them again). True when it was paused.
+    pub fn revoke(&mut self, topic: &str, partition: i32) -> bool {
+        match self.find(topic, partition) {
+            Ok(i) => self.lanes.remove(i).paused,
+            Err(_) => false,
+        }
+    }
+
+    /// Buffers a fetched record. `timestamp_ms` `None` (a message without a
+    /// timestamp) takes the partition's previous one.
+    pub fn push(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        timestamp_ms: Option<i64>,
+        record: R,
+    ) -> Pushed {
+        let Ok(i) = self.find(topic, partition) else {
+            return Pushed::Unassigned;
+        };
+        let lane = &mut self.lanes[i];
+        if lane.next_offset.is_some_and(|next| offset < next) {
+            return Pushed::Stale;
+        }
+        let timestamp_ms = timestamp_ms.or(lane.last_timestamp_ms).unwrap_or(0);
+        lane.next_offset = Some(offset + 1);
+        lane.last_timestamp_ms = Some(timestamp_ms);
+        lane.at_end = false;
+        lane.blocking_since = None;
+        lane.passed_over = false;
+        lane.buffer.push_back(Entry {
+            offset,
+            timestamp_ms,
+            record,
+        });
+        let pause = !lane.paused && lane.buffer.len() >= self.capacity;
+        lane.paused |= pause;
+        Pushed::Buffered { pause }
+    }
+
+    /// Releases the next record in the bus's order, if order allows.
+    /// `watermarks(topic, partition)` tells a partition's end on the broker.
+    pub fn pop(
+        &mut self,
+        now: Instant,
+        mut watermarks: impl FnMut(&str, i32) -> Watermarks,
+    ) -> Step<R> {
+        let best = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((l.head_key()?, i)))
+            .min()
+            .map(|(_, i)| i);
+        let mut blocked = false;
+        for i in 0..self.lanes.len() {
+            let lane = &self.lanes[i];
+            if !lane.buffer.is_empty() || lane.at_end || lane.passed_over {
+                continue;
+            }
+            // Its next record comes after the candidate: no need to wait for it.
+            let candidate = best.and_then(|b| self.lanes[b].head_key());
+            if let (Some(c), Some(bound)) = (candidate, lane.next_key_bound())
+                && bound > c
+            {
+                continue;
+            }
+            let lane = &mut self.lanes[i];
+            // A negative watermark is librdkafka's "not known yet".
+            if let Some((low, high)) = watermarks(&lane.topic, lane.partition)
+                && high >= 0
+            {
+                let empty = low >= 0 && low == high;
+                if empty || lane.next_offset.is_some_and(|next| next >= high) {
+                    lane.at_end = true;
+                    continue;
+                }
+            }
+            let since = *lane.blocking_since.get_or_insert(now);
+            if now.saturating_duration_since(since) >= self.max_wait {
+                lane.passed_over = true;
+                self.passed_over.push(PassedOver {
+                    topic: lane.topic.clone(),
+                    partition: lane.partition,
+                });
+                continue;
+            }
+            blocked = true;
+        }
+        if blocked {
+            return Step::Blocked;
+        }
+        let Some(b) = best else {
+            return Step::Idle;
+        };
+        let capacity = self.capacity;
+        let lane = &mut self.lanes[b];
+        let entry = lane.buffer.pop_front().expect("the best lane has a head");
+        let resume = lane.paused && lane.buffer.len() <= capacity / 2;
+        lane.paused &= !resume;
+        let key = OrderKey {
+            timestamp_ms: entry.timestamp_ms,
+            topic: &lane.topic,
+            partition: lane.partition,
+            offset: entry.offset,
+        };
+        let late = self.frontier.as_ref().is_some_and(|(t, topic, p, o)| {
+            key < OrderKey {
+                timestamp_ms: *t,
+                topic,
+                partition: *p,
+                offset: *o,
+            }
+        });
+        if !late {
+            self.frontier = Some((
+                entry.timestamp_ms,
+                lane.topic.clone(),
+                lane.partition,
+                entry.offset,
+            ));
+        }
+        Step::Released(Released {
+            topic: lane.topic.clone(),
+            partition: lane.partition,
+            offset: entry.offset,
+            timestamp_ms: entry.timestamp_ms,
+            record: entry.record,
+            late,
+            resume,
+        })
+    }
+
+    /// Partitions passed over since the last call.
+    pub fn take_passed_over(&mut self) -> Vec<PassedOver> {
+        std::mem::take(&mut self.passed_over)
+    }
+
+    /// Records buffered, over all partitions.
+    #[cfg(test)]
+    pub fn buffered(&self) -> usize {
+        self.lanes.iter().map(|l| l.buffer.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(30);
+
+    /// Every partition's high watermark: all its messages are on the broker.
+    fn ends<'a>(ends: &'a [(&'a str, i32, i64)]) -> impl FnMut(&str, i32) -> Watermarks + 'a {
+        move |t, p| {
+            ends.iter()
+                .find(|(et, ep, _)| *et == t && *ep == p)
+                .map(|(_, _, hi)| (0, *hi))
+        }
+    }
+
+    fn released<R>(step: Step<R>) -> Released<R> {
+        match step {
+            Step::Released(r) => r,
+            Step::Blocked => panic!("blocked"),
+            Step::Idle => panic!("idle"),
+        }
+    }
+
+    #[test]
+    fn a_partition_with_unread_messages_holds_the_merge_back() {
+        let now = Instant::now();
+        let mut m = Merge::new(WAIT, 100);
+        m.assign("a", 0, Some(0));
+        m.assign("b", 0, Some(0));
+        let wm = [("a", 0, 1), ("b", 0, 1)];
+        m.push("b", 0, 0, Some(200), "b0");
+        assert!(
+            matches!(m.pop(now, ends(&wm)), Step::Blocked),
+            "a has one unread"
+        );
+        m.push("a", 0, 0, Some(100), "a0");
+        assert_eq!(released(m.pop(now, ends(&wm))).record, "a0");
+        // a is at its end now: it does not hold b back.
+        let b = released(m.pop(now, ends(&wm)));
+        assert_eq!((b.record, b.late), ("b0", false));
+        assert!(matches!(m.pop(now, ends(&wm)), Step::Idle));
+    }
+
+    #[test]
+    fn a_partition_whose_next_record_comes_later_does_not_hold_it_back() {
+        let now = Instant::now();
+        let mut m = Merge::new(WAIT, 100);
+        m.assign("a", 0, Some(0));
+        m.assign("b", 0, Some(0));
+        // Both have unread messages, but a's next is at 300 or later.
+        let wm = [("a", 0, 5), ("b", 0, 5)];
+        m.push("a", 0, 0, Some(300), "a0");
+        assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
+        m.push("b", 0, 0, Some(100), "b0");
+        m.push("b", 0, 1, Some(200), "b1");
+        assert_eq!(released(m.pop(now, ends(&wm))).record, "b0");
+        assert_eq!(released(m.pop(now, ends(&wm))).record, "b1");
+        // a0 (300) is the smallest head, but b may still hold 250: wait for b.
+        assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
+        m.push("b", 0, 2, Some(400), "b2");
+        assert_eq!(released(m.pop(now, ends(&wm))).record, "a0");
+        // a's next is at 300 or later; b2 at 400 must wait for a.
+        assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
+    }
+
+    #[test]
+    fn a_silent_partition_is_passed_over_after_the_wait_and_its_records_are_late() {
+        let start = Instant::now();
+        let mut m = Merge::new(WAIT, 100);
+        m.assign("a", 0, Some(0));
+        m.assign("b", 0, Some(0));
+        let wm = [("a", 0, 3), ("b", 0, 1)];
+        m.push("b", 0, 0, Some(200), "b0");
+        assert!(matches!(m.pop(start, ends(&wm)), Step::Blocked));
+        assert!(matches!(m.pop(start + WAIT / 2, ends(&wm)), Step::Blocked));
+        assert!(m.take_passed_over().is_empty());
+        let b = released(m.pop(start + WAIT, ends(&wm)));
+        assert_eq!((b.record, b.late), ("b0", false));
+        assert_eq!(
+            m.take_passed_over(),
+            vec![PassedOver {
+                topic: "a".into(),
+                partition: 0
+            }]
+        );
+        m.push("a", 0, 0, Some(100), "a0");
+        m.push("a", 0, 1, Some(300), "a1");
+        let a0 = released(m.pop(start + WAIT, ends(&wm)));
+        assert_eq!((a0.record, a0.late), ("a0", true), "100 after 200: late");
+        let a1 = released(m.pop(start + WAIT, ends(&wm)));
+        assert_eq!((a1.record, a1.late), ("a1", false));
+    }
+
+    #[test]
+    fn a_full_buffer_pauses_its_partition_until_half_drained() {
+        let now = Instant::now();
+        let mut m = Merge::new(WAIT, 4);
+        m.assign("a", 0, Some(0));
+        let wm = [("a", 0, 10)];
+        let pushed: Vec<Pushed> = (0..4).map(|o| m.push("a", 0, o, Some(o), ())).collect();
+        assert_eq!(pushed[2], Pushed::Buffered { pause: false });
+        assert_eq!(pushed[3], Pushed::Buffered { pause: true });
+        let resumes: Vec<bool> = (0..4)
+            .map(|_| released(m.pop(now, ends(&wm))).resume)
+            .collect();
+        assert_eq!(resumes, [false, true, false, false], "at half, once");
+    }
+
+    #[test]
+    fn records_delivered_again_or_of_other_partitions_are_dropped() {
+        let now = Instant::now();
+        let mut m = Merge::new(WAIT, 10);
+        m.assign("a", 0, Some(5));
+        assert_eq!(m.push("a", 0, 4, Some(1), ()), Pushed::Stale);
+        assert_eq!(m.push("a", 1, 5, Some(1), ()), Pushed::Unassigned);
+        assert_eq!(
+            m.push("a", 0, 5, Some(1), ()),
+            Pushed::Buffered { pause: false }
+        );
+        assert_eq!(m.push("a", 0, 5, Some(1), ()), Pushed::Stale);
+        assert_eq!(m.buffered(), 1);
+        m.assign("b", 0, None);
+        assert!(!m.revoke("a", 0));
+        assert_eq!(m.buffered(), 0);
+        assert!(matches!(m.pop(now, |_, _| Some((0, 3))), Step::Blocked));
+        assert!(
+            matches!(m.pop(now, |_, _| Some((3, 3))), Step::Idle),
+            "empty"
+        );
+    }
+
+    #[test]
+    fn after_a_restart_records_before_the_restored_time_are_late() {
+        let now = Instant::now();
+        let mut m = Merge::new(WAIT, 10);
+        m.resume_after(1_000);
+        m.assign("a", 0, Some(0));
+        m.push("a", 0, 0, Some(999), ());
+        m.push("a", 0, 1, Some(1_000), ());
+        let wm = [("a", 0, 2)];
+        assert!(released(m.pop(now, ends(&wm))).late);
+        assert!(
+            !released(m.pop(now, ends(&wm))).late,
+            "the same time is not late"
+        );
+    }
+
+    /// One partition's records: (timestamp) in offset order, never decreasing.
+    fn partition_times() -> impl Strategy<Value = Vec<i64>> {
+        prop::collection::vec(0i64..50, 0..30).prop_map(|mut v| {
+            v.sort_unstable();
+            v
+        })
+    }
+
+    proptest! {
+        /// Whatever order partitions are fetched in, and however often the
+        /// merge is asked in between, records come out in the bus's order and
+        /// none is late: what `dqmon eval` does by sorting.
+        #[test]
+        fn any_fetch_order_releases_the_bus_order(
+            partitions in prop::collection::vec(partition_times(), 1..6),
+            fetches in prop::collection::vec((0usize..6, 1usize..8, any::<bool>()), 0..200),
+            capacity in 2usize..8,
+        ) {
+            let now = Instant::now();
+            let topic = |i: usize| if i.is_multiple_of(2) { "t.even" } else { "t.odd" };
+            let mut m = Merge::new(WAIT, capacity);
+            let wm: Vec<(&str, i32, i64)> = partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (topic(i), i as i32, p.len() as i64))
+                .collect();
+            for (i, _) in partitions.iter().enumerate() {
+                m.assign(topic(i), i as i32, Some(0));
+            }
+            let mut fetched = vec![0usize; partitions.len()];
+            let mut paused = vec![false; partitions.len()];
+            let mut out: Vec<(i64, &str, i32, i64)> = Vec::new();
+            let release = |m: &mut Merge<()>, paused: &mut Vec<bool>, out: &mut Vec<_>| {
+                while let Step::Released(r) = m.pop(now, ends(&wm)) {
+                    prop_assert!(!r.late);
+                    let i = r.partition as usize;
+                    if r.resume { paused[i] = false; }
+                    out.push((r.timestamp_ms, topic(i), r.partition, r.offset));
+                }
+                Ok(())
+            };
+            // Fetches in a random order (a paused partition is not fetched),
+            // the merge asked after some of them.
+            for (p, n, ask) in fetches {
+                let i = p % partitions.len();
+                for _ in 0..n {
+                    if paused[i] || fetched[i] == partitions[i].len() { break; }
+                    let o = fetched[i];
+                    if let Pushed::Buffered { pause: true } =
+                        m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), ()) {
+                        paused[i] = true;
+                    }
+                    fetched[i] += 1;
+                }
+                if ask { release(&mut m, &mut paused, &mut out)?; }
+            }
+            // Then everything left, partition by partition.
+            loop {
+                release(&mut m, &mut paused, &mut out)?;
+                let Some(i) = (0..partitions.len())
+                    .find(|&i| !paused[i] && fetched[i] < partitions[i].len()) else { break };
+                let o = fetched[i];
+                if let Pushed::Buffered { pause: true } =
+                    m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), ()) {
+                    paused[i] = true;
+                }
+                fetched[i] += 1;
+            }
+            let mut want: Vec<(i64, &str, i32, i64)> = partitions
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| p.iter().enumerate().map(move |(o, t)| (*t, topic(i), i as i32, o as i64)))
+                .collect();
+            want.sort();
+            prop_assert_eq!(out, want);
+        }
+    }
+}
