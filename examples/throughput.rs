@@ -4,6 +4,10 @@
 //!
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
 //! (`CHECKPOINT_MAX_MESSAGES=10000` to try another checkpoint size.)
+//!
+//! With `live` after the count, dqmon starts first and is caught up (every
+//! partition at its end) when the traffic is published: its rate is then
+//! measured while the traffic arrives, and no null consumer runs.
 
 // The tests' helpers: the same topic-prefixed copy of the contracts.
 #[path = "../tests/common/mod.rs"]
@@ -26,6 +30,7 @@ use rdkafka::util::Timeout;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).map_or(Ok(200_000), |s| s.parse())?;
+    let live = std::env::args().nth(2).is_some_and(|a| a == "live");
     let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS")?;
     let prefix = format!("bench{}", rand::random::<u32>());
 
@@ -44,43 +49,52 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     admin.create_topics(&new, &AdminOptions::new()).await?;
 
-    // The traffic, published once.
-    // The unprefixed contracts: each message's topic gets the prefix when it is sent.
-    let plain = dqmon::catalog::load(std::path::Path::new("checks"))?;
-    let mut sim = Simulator::new(SimConfig::default(), &plain);
-    let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
-    let messages = sim.batch(n, start, 10);
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("linger.ms", "20")
-        .create()?;
-    for chunk in messages.chunks(10_000) {
-        let sends = chunk.iter().map(|m| {
-            let topic = format!("{prefix}.{}", m.topic);
-            let producer = &producer;
-            async move {
-                let mut r = FutureRecord::<str, [u8]>::to(&topic)
-                    .payload(&m.payload)
-                    .timestamp(m.timestamp_ms);
-                if let Some(k) = &m.key {
-                    r = r.key(k.as_str());
+    let publish = async {
+        // The traffic, published once.
+        // The unprefixed contracts: each message's topic gets the prefix when it is sent.
+        let plain = dqmon::catalog::load(std::path::Path::new("checks"))?;
+        let mut sim = Simulator::new(SimConfig::default(), &plain);
+        let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
+        let messages = sim.batch(n, start, 10);
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("linger.ms", "20")
+            .create()?;
+        for chunk in messages.chunks(10_000) {
+            let sends = chunk.iter().map(|m| {
+                let topic = format!("{prefix}.{}", m.topic);
+                let producer = &producer;
+                async move {
+                    let mut r = FutureRecord::<str, [u8]>::to(&topic)
+                        .payload(&m.payload)
+                        .timestamp(m.timestamp_ms);
+                    if let Some(k) = &m.key {
+                        r = r.key(k.as_str());
+                    }
+                    producer
+                        .send(r, Timeout::After(Duration::from_secs(60)))
+                        .await
                 }
-                producer
-                    .send(r, Timeout::After(Duration::from_secs(60)))
-                    .await
+            });
+            for r in futures::future::join_all(sends).await {
+                r.map_err(|(e, _)| e)?;
             }
-        });
-        for r in futures::future::join_all(sends).await {
-            r.map_err(|(e, _)| e)?;
         }
-    }
-    let bytes: usize = messages.iter().map(|m| m.payload.len()).sum();
-    println!(
-        "published {n} messages ({:.1} MB) to {} topics",
-        bytes as f64 / 1e6,
-        topics.len()
-    );
+        let bytes: usize = messages.iter().map(|m| m.payload.len()).sum();
+        println!(
+            "published {n} messages ({:.1} MB) to {} topics",
+            bytes as f64 / 1e6,
+            topics.len()
+        );
 
+        anyhow::Ok(())
+    };
+    let publish = if live {
+        Some(publish)
+    } else {
+        publish.await?;
+        None
+    };
     // A consumer that reads everything and does nothing.
     let null: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
@@ -92,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     null.subscribe(&refs)?;
     let mut read = 0usize;
     let mut started = None;
-    while read < n {
+    while !live && read < n {
         if let Some(Ok(_)) = null.poll(Duration::from_millis(100)) {
             started.get_or_insert_with(Instant::now);
             read += 1;
@@ -135,24 +149,51 @@ async fn main() -> anyhow::Result<()> {
         api: Default::default(),
     };
     let service = Service::start(&config).await?;
-    let mut first = None;
-    loop {
-        let text = service.metrics.encode();
-        let records = common::total(&text, "dq_records_total");
-        if records > 0 {
-            first.get_or_insert_with(Instant::now);
+    let measure = async {
+        let mut first = None;
+        loop {
+            let text = service.metrics.encode();
+            let records = common::total(&text, "dq_records_total");
+            if records > 0 {
+                first.get_or_insert_with(Instant::now);
+            }
+            if records >= n as u64 {
+                return first;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if records >= n as u64 {
-            break;
+    };
+    let first = match publish {
+        Some(publish) => {
+            // Caught up: assigned, and every partition fetched to its (empty) end.
+            while common::metric(
+                &service.metrics.encode(),
+                "dq_consumer_assigned_partitions",
+                &[],
+            ) < 1.0
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let (published, first) = tokio::join!(publish, measure);
+            published?;
+            first
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        None => measure.await,
+    };
     let dqmon_secs = first.map_or(0.0, |s| s.elapsed().as_secs_f64());
     let text = service.metrics.encode();
     service.stop().await?;
 
     let null_rate = n as f64 / null_secs;
     let dqmon_rate = n as f64 / dqmon_secs;
+    if live {
+        println!(
+            "dqmon live:    {n} messages in {dqmon_secs:.2} s = {dqmon_rate:.0} msg/s ({} judged late)",
+            common::total(&text, "dq_late_messages_total")
+        );
+        return Ok(());
+    }
     println!("null consumer: {n} messages in {null_secs:.2} s = {null_rate:.0} msg/s");
     println!(
         "dqmon:         {n} messages in {dqmon_secs:.2} s = {dqmon_rate:.0} msg/s ({} violations published, {} dead letters)",

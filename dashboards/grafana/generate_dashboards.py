@@ -344,6 +344,15 @@ def operations():
                         unit="suffix: err/s", min_=0,
                         desc="Failed writes to the violations or dead-letter topic; anything above 0 loses records (DQOutputErrors).",
                         overrides=[]), 12, 8),
+            (timeseries("Late messages and order waits",
+                        targets(
+                            (f"sum by (department, dataset) (rate(dq_late_messages_total{{{INST}}}[{RI}]))", TOPIC),
+                            (f"sum(rate(dq_order_waits_expired_total{{{INST}}}[{RI}]))", "order waits expired"),
+                        ),
+                        unit=MSG_S, min_=0,
+                        desc="Messages judged late (they arrived after later-timestamped records were judged; their "
+                             "cross-source and uniqueness outcomes are what was known on arrival), and times a partition "
+                             "with unread messages sent nothing within processing.max_lag_ms."), 12, 8),
         ],
         row("Process"),
         [
