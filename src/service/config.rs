@@ -183,10 +183,12 @@ pub struct ProcessingConfig {
     /// they are judged without it, and its records are late when they come.
     #[serde(default = "default_max_lag_ms")]
     pub max_lag_ms: u64,
-    /// Records buffered per partition while others catch up in message time;
-    /// a partition whose buffer is full is paused until it drains to half.
-    #[serde(default = "default_max_buffered_messages_per_partition")]
-    pub max_buffered_messages_per_partition: usize,
+    /// Bytes of fetched records (payload and key, plus 64 per record) waiting
+    /// for other partitions to catch up in message time. Above it, a
+    /// partition holding more than its share (this over the partitions
+    /// assigned) is paused until it drains to half its share.
+    #[serde(default = "default_max_buffered_bytes")]
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for ProcessingConfig {
@@ -196,7 +198,7 @@ impl Default for ProcessingConfig {
             max_in_flight_bytes: default_max_in_flight_bytes(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
             max_lag_ms: default_max_lag_ms(),
-            max_buffered_messages_per_partition: default_max_buffered_messages_per_partition(),
+            max_buffered_bytes: default_max_buffered_bytes(),
         }
     }
 }
@@ -241,8 +243,8 @@ fn default_shutdown_timeout_secs() -> u64 {
 fn default_max_lag_ms() -> u64 {
     30_000
 }
-fn default_max_buffered_messages_per_partition() -> usize {
-    2_000
+fn default_max_buffered_bytes() -> usize {
+    128 * 1024 * 1024
 }
 
 /// A configuration that cannot be used, with every reason.
@@ -286,8 +288,8 @@ impl Config {
         if config.processing.max_in_flight_bytes == 0 {
             problems.push("processing.max_in_flight_bytes: must be at least 1");
         }
-        if config.processing.max_buffered_messages_per_partition < 2 {
-            problems.push("processing.max_buffered_messages_per_partition: must be at least 2");
+        if config.processing.max_buffered_bytes == 0 {
+            problems.push("processing.max_buffered_bytes: must be at least 1");
         }
         if config.store.checkpoint_interval_ms == 0 {
             problems.push("store.checkpoint_interval_ms: must be at least 1");

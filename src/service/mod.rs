@@ -272,10 +272,7 @@ fn restored_engine(
 /// the restored state saw are late.
 fn restored_merge(config: &Config, engine: &Engine) -> order::Merge<order::Fetched> {
     let p = &config.processing;
-    let mut merge = order::Merge::new(
-        Duration::from_millis(p.max_lag_ms),
-        p.max_buffered_messages_per_partition,
-    );
+    let mut merge = order::Merge::new(Duration::from_millis(p.max_lag_ms), p.max_buffered_bytes);
     if let Some(latest) = engine.latest_ms() {
         merge.resume_after(latest);
     }

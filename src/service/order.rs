@@ -10,8 +10,11 @@
 //! watermark); a partition at its end does not (live traffic is not delayed).
 //! A partition that holds the merge back longer than `max_wait` (a broker that
 //! does not answer) is passed over, and its records are late when they come.
-//! A partition whose buffer is full is paused until it drains to half, as
-//! Flink pauses sources that run ahead (FLIP-182), so memory stays bounded.
+//! When the buffers together hold more than their byte budget, a partition
+//! holding more than its share (the budget over the partitions assigned) is
+//! paused until it drains to half its share, as Flink pauses sources that run
+//! ahead (FLIP-182): memory stays bounded, and a partition the merge waits
+//! for (holding little) is never paused.
 //!
 //! A record is late when something after it in the bus's order was already
 //! released: it is judged on arrival, and says so.
@@ -36,6 +39,7 @@ pub(crate) struct Fetched {
 struct Entry<R> {
     offset: i64,
     timestamp_ms: i64,
+    size: usize,
     record: R,
 }
 
@@ -44,13 +48,16 @@ struct Lane<R> {
     topic: Arc<str>,
     partition: i32,
     buffer: VecDeque<Entry<R>>,
+    /// Bytes of the buffered records.
+    bytes: usize,
     /// The offset after the last one buffered (or where reading starts);
     /// `None` until known.
     next_offset: Option<i64>,
     /// Message time of the last record buffered: the partition's next record
     /// is not earlier (timestamps within a partition do not go backwards).
     last_timestamp_ms: Option<i64>,
-    /// Nothing more on the broker when last asked; until the next record.
+    /// Nothing more on the broker when last asked, in this turn (see
+    /// [`Merge::forget_ends`]) and until the next record.
     at_end: bool,
     /// Since when it holds the merge back with nothing buffered.
     blocking_since: Option<Instant>,
@@ -87,7 +94,7 @@ pub(crate) type Watermarks = Option<(i64, i64)>;
 /// What [`Merge::push`] did with a record.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pushed {
-    /// Buffered; `pause` when the partition's buffer just filled.
+    /// Buffered; `pause` when the partition should be paused now.
     Buffered { pause: bool },
     /// Before the partition's next offset: delivered again, dropped.
     Stale,
@@ -104,7 +111,7 @@ pub(crate) struct Released<R> {
     pub record: R,
     /// Something after it in the bus's order was already released.
     pub late: bool,
-    /// Its partition drained to half and may be resumed.
+    /// Its partition, paused, drained to half its share: resume it.
     pub resume: bool,
 }
 
@@ -128,19 +135,23 @@ pub(crate) struct Merge<R> {
     /// Sorted by (topic, partition).
     lanes: Vec<Lane<R>>,
     max_wait: Duration,
-    capacity: usize,
+    /// Bytes all buffers may hold before partitions holding more than their
+    /// share are paused.
+    budget: usize,
+    bytes: usize,
     /// The largest key released: a smaller one is late.
     frontier: Option<(i64, Arc<str>, i32, i64)>,
     passed_over: Vec<PassedOver>,
 }
 
 impl<R> Merge<R> {
-    /// `capacity`: records buffered per partition before it is paused.
-    pub fn new(max_wait: Duration, capacity: usize) -> Self {
+    /// `budget`: bytes all partitions' buffers may hold (see the module).
+    pub fn new(max_wait: Duration, budget: usize) -> Self {
         Self {
             lanes: Vec::new(),
             max_wait,
-            capacity: capacity.max(2),
+            budget,
+            bytes: 0,
             frontier: None,
             passed_over: Vec::new(),
         }
@@ -165,6 +176,7 @@ impl<R> Merge<R> {
             topic: Arc::from(topic),
             partition,
             buffer: VecDeque::new(),
+            bytes: 0,
             next_offset: start_offset,
             last_timestamp_ms: None,
             at_end: false,
@@ -173,33 +185,47 @@ impl<R> Merge<R> {
             paused: false,
         };
         match self.find(topic, partition) {
-            Ok(i) => self.lanes[i] = lane,
+            Ok(i) => {
+                self.bytes -= self.lanes[i].bytes;
+                self.lanes[i] = lane;
+            }
             Err(i) => self.lanes.insert(i, lane),
         }
+    }
+
+    /// A partition's share of the budget.
+    fn share(&self) -> usize {
+        self.budget / self.lanes.len().max(1)
     }
 
     /// A revoked partition: its buffered records are dropped (never handled,
     /// so its next owner reads them again). True when it was paused.
     pub fn revoke(&mut self, topic: &str, partition: i32) -> bool {
         match self.find(topic, partition) {
-            Ok(i) => self.lanes.remove(i).paused,
+            Ok(i) => {
+                let lane = self.lanes.remove(i);
+                self.bytes -= lane.bytes;
+                lane.paused
+            }
             Err(_) => false,
         }
     }
 
-    /// Buffers a fetched record. `timestamp_ms` `None` (a message without a
-    /// timestamp) takes the partition's previous one.
+    /// Buffers a fetched record of `size` bytes. `timestamp_ms` `None` (a
+    /// message without a timestamp) takes the partition's previous one.
     pub fn push(
         &mut self,
         topic: &str,
         partition: i32,
         offset: i64,
         timestamp_ms: Option<i64>,
+        size: usize,
         record: R,
     ) -> Pushed {
         let Ok(i) = self.find(topic, partition) else {
             return Pushed::Unassigned;
         };
+        let share = self.share();
         let lane = &mut self.lanes[i];
         if lane.next_offset.is_some_and(|next| offset < next) {
             return Pushed::Stale;
@@ -213,9 +239,12 @@ impl<R> Merge<R> {
         lane.buffer.push_back(Entry {
             offset,
             timestamp_ms,
+            size,
             record,
         });
-        let pause = !lane.paused && lane.buffer.len() >= self.capacity;
+        lane.bytes += size;
+        self.bytes += size;
+        let pause = !lane.paused && self.bytes > self.budget && lane.bytes > share;
         lane.paused |= pause;
         Pushed::Buffered { pause }
     }
@@ -275,10 +304,12 @@ impl<R> Merge<R> {
         let Some(b) = best else {
             return Step::Idle;
         };
-        let capacity = self.capacity;
+        let share = self.share();
         let lane = &mut self.lanes[b];
         let entry = lane.buffer.pop_front().expect("the best lane has a head");
-        let resume = lane.paused && lane.buffer.len() <= capacity / 2;
+        lane.bytes -= entry.size;
+        self.bytes -= entry.size;
+        let resume = lane.paused && lane.bytes <= share / 2;
         lane.paused &= !resume;
         let key = OrderKey {
             timestamp_ms: entry.timestamp_ms,
@@ -313,15 +344,24 @@ impl<R> Merge<R> {
         })
     }
 
+    /// Asks again where each partition's end is: librdkafka may have fetched
+    /// more since (the caller calls it once per turn of reading, so a
+    /// partition's end is asked at most once a turn).
+    pub fn forget_ends(&mut self) {
+        for lane in &mut self.lanes {
+            lane.at_end = false;
+        }
+    }
+
     /// Partitions passed over since the last call.
     pub fn take_passed_over(&mut self) -> Vec<PassedOver> {
         std::mem::take(&mut self.passed_over)
     }
 
-    /// Records buffered, over all partitions.
+    /// Records and bytes buffered, over all partitions.
     #[cfg(test)]
-    pub fn buffered(&self) -> usize {
-        self.lanes.iter().map(|l| l.buffer.len()).sum()
+    pub fn buffered(&self) -> (usize, usize) {
+        (self.lanes.iter().map(|l| l.buffer.len()).sum(), self.bytes)
     }
 }
 
@@ -353,16 +393,16 @@ mod tests {
     #[test]
     fn a_partition_with_unread_messages_holds_the_merge_back() {
         let now = Instant::now();
-        let mut m = Merge::new(WAIT, 100);
+        let mut m = Merge::new(WAIT, 1_000);
         m.assign("a", 0, Some(0));
         m.assign("b", 0, Some(0));
         let wm = [("a", 0, 1), ("b", 0, 1)];
-        m.push("b", 0, 0, Some(200), "b0");
+        m.push("b", 0, 0, Some(200), 10, "b0");
         assert!(
             matches!(m.pop(now, ends(&wm)), Step::Blocked),
             "a has one unread"
         );
-        m.push("a", 0, 0, Some(100), "a0");
+        m.push("a", 0, 0, Some(100), 10, "a0");
         assert_eq!(released(m.pop(now, ends(&wm))).record, "a0");
         // a is at its end now: it does not hold b back.
         let b = released(m.pop(now, ends(&wm)));
@@ -373,20 +413,20 @@ mod tests {
     #[test]
     fn a_partition_whose_next_record_comes_later_does_not_hold_it_back() {
         let now = Instant::now();
-        let mut m = Merge::new(WAIT, 100);
+        let mut m = Merge::new(WAIT, 1_000);
         m.assign("a", 0, Some(0));
         m.assign("b", 0, Some(0));
         // Both have unread messages, but a's next is at 300 or later.
         let wm = [("a", 0, 5), ("b", 0, 5)];
-        m.push("a", 0, 0, Some(300), "a0");
+        m.push("a", 0, 0, Some(300), 10, "a0");
         assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
-        m.push("b", 0, 0, Some(100), "b0");
-        m.push("b", 0, 1, Some(200), "b1");
+        m.push("b", 0, 0, Some(100), 10, "b0");
+        m.push("b", 0, 1, Some(200), 10, "b1");
         assert_eq!(released(m.pop(now, ends(&wm))).record, "b0");
         assert_eq!(released(m.pop(now, ends(&wm))).record, "b1");
         // a0 (300) is the smallest head, but b may still hold 250: wait for b.
         assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
-        m.push("b", 0, 2, Some(400), "b2");
+        m.push("b", 0, 2, Some(400), 10, "b2");
         assert_eq!(released(m.pop(now, ends(&wm))).record, "a0");
         // a's next is at 300 or later; b2 at 400 must wait for a.
         assert!(matches!(m.pop(now, ends(&wm)), Step::Blocked));
@@ -395,11 +435,11 @@ mod tests {
     #[test]
     fn a_silent_partition_is_passed_over_after_the_wait_and_its_records_are_late() {
         let start = Instant::now();
-        let mut m = Merge::new(WAIT, 100);
+        let mut m = Merge::new(WAIT, 1_000);
         m.assign("a", 0, Some(0));
         m.assign("b", 0, Some(0));
         let wm = [("a", 0, 3), ("b", 0, 1)];
-        m.push("b", 0, 0, Some(200), "b0");
+        m.push("b", 0, 0, Some(200), 10, "b0");
         assert!(matches!(m.pop(start, ends(&wm)), Step::Blocked));
         assert!(matches!(m.pop(start + WAIT / 2, ends(&wm)), Step::Blocked));
         assert!(m.take_passed_over().is_empty());
@@ -412,8 +452,8 @@ mod tests {
                 partition: 0
             }]
         );
-        m.push("a", 0, 0, Some(100), "a0");
-        m.push("a", 0, 1, Some(300), "a1");
+        m.push("a", 0, 0, Some(100), 10, "a0");
+        m.push("a", 0, 1, Some(300), 10, "a1");
         let a0 = released(m.pop(start + WAIT, ends(&wm)));
         assert_eq!((a0.record, a0.late), ("a0", true), "100 after 200: late");
         let a1 = released(m.pop(start + WAIT, ends(&wm)));
@@ -421,36 +461,58 @@ mod tests {
     }
 
     #[test]
-    fn a_full_buffer_pauses_its_partition_until_half_drained() {
+    fn over_the_budget_a_partition_above_its_share_pauses_until_half_drained() {
         let now = Instant::now();
-        let mut m = Merge::new(WAIT, 4);
+        // 80 bytes for two partitions: a share of 40.
+        let mut m = Merge::new(WAIT, 80);
         m.assign("a", 0, Some(0));
-        let wm = [("a", 0, 10)];
-        let pushed: Vec<Pushed> = (0..4).map(|o| m.push("a", 0, o, Some(o), ())).collect();
-        assert_eq!(pushed[2], Pushed::Buffered { pause: false });
-        assert_eq!(pushed[3], Pushed::Buffered { pause: true });
-        let resumes: Vec<bool> = (0..4)
+        m.assign("b", 0, Some(0));
+        let wm = [("a", 0, 10), ("b", 0, 10)];
+        let pushed: Vec<Pushed> = (0..8).map(|o| m.push("a", 0, o, Some(o), 10, ())).collect();
+        assert!(
+            pushed
+                .iter()
+                .all(|p| *p == Pushed::Buffered { pause: false }),
+            "within the budget, a partition may hold more than its share"
+        );
+        let b = m.push("b", 0, 0, Some(100), 10, ());
+        assert_eq!(
+            b,
+            Pushed::Buffered { pause: false },
+            "b holds little: never paused"
+        );
+        let a = m.push("a", 0, 8, Some(8), 10, ());
+        assert_eq!(
+            a,
+            Pushed::Buffered { pause: true },
+            "over the budget, above its share"
+        );
+        assert_eq!(m.buffered(), (10, 100));
+        // a resumes once it holds at most half its share: 20 bytes, 2 records.
+        let resumes: Vec<bool> = (0..9)
             .map(|_| released(m.pop(now, ends(&wm))).resume)
             .collect();
-        assert_eq!(resumes, [false, true, false, false], "at half, once");
+        let at = resumes.iter().position(|&r| r);
+        assert_eq!(at, Some(6), "{resumes:?}");
+        assert_eq!(resumes.iter().filter(|&&r| r).count(), 1, "once");
     }
 
     #[test]
     fn records_delivered_again_or_of_other_partitions_are_dropped() {
         let now = Instant::now();
-        let mut m = Merge::new(WAIT, 10);
+        let mut m = Merge::new(WAIT, 1_000);
         m.assign("a", 0, Some(5));
-        assert_eq!(m.push("a", 0, 4, Some(1), ()), Pushed::Stale);
-        assert_eq!(m.push("a", 1, 5, Some(1), ()), Pushed::Unassigned);
+        assert_eq!(m.push("a", 0, 4, Some(1), 10, ()), Pushed::Stale);
+        assert_eq!(m.push("a", 1, 5, Some(1), 10, ()), Pushed::Unassigned);
         assert_eq!(
-            m.push("a", 0, 5, Some(1), ()),
+            m.push("a", 0, 5, Some(1), 10, ()),
             Pushed::Buffered { pause: false }
         );
-        assert_eq!(m.push("a", 0, 5, Some(1), ()), Pushed::Stale);
-        assert_eq!(m.buffered(), 1);
+        assert_eq!(m.push("a", 0, 5, Some(1), 10, ()), Pushed::Stale);
+        assert_eq!(m.buffered(), (1, 10));
         m.assign("b", 0, None);
         assert!(!m.revoke("a", 0));
-        assert_eq!(m.buffered(), 0);
+        assert_eq!(m.buffered(), (0, 0));
         assert!(matches!(m.pop(now, |_, _| Some((0, 3))), Step::Blocked));
         assert!(
             matches!(m.pop(now, |_, _| Some((3, 3))), Step::Idle),
@@ -461,11 +523,11 @@ mod tests {
     #[test]
     fn after_a_restart_records_before_the_restored_time_are_late() {
         let now = Instant::now();
-        let mut m = Merge::new(WAIT, 10);
+        let mut m = Merge::new(WAIT, 1_000);
         m.resume_after(1_000);
         m.assign("a", 0, Some(0));
-        m.push("a", 0, 0, Some(999), ());
-        m.push("a", 0, 1, Some(1_000), ());
+        m.push("a", 0, 0, Some(999), 10, ());
+        m.push("a", 0, 1, Some(1_000), 10, ());
         let wm = [("a", 0, 2)];
         assert!(released(m.pop(now, ends(&wm))).late);
         assert!(
@@ -490,11 +552,11 @@ mod tests {
         fn any_fetch_order_releases_the_bus_order(
             partitions in prop::collection::vec(partition_times(), 1..6),
             fetches in prop::collection::vec((0usize..6, 1usize..8, any::<bool>()), 0..200),
-            capacity in 2usize..8,
+            budget in 20usize..200,
         ) {
             let now = Instant::now();
             let topic = |i: usize| if i.is_multiple_of(2) { "t.even" } else { "t.odd" };
-            let mut m = Merge::new(WAIT, capacity);
+            let mut m = Merge::new(WAIT, budget);
             let wm: Vec<(&str, i32, i64)> = partitions
                 .iter()
                 .enumerate()
@@ -523,7 +585,7 @@ mod tests {
                     if paused[i] || fetched[i] == partitions[i].len() { break; }
                     let o = fetched[i];
                     if let Pushed::Buffered { pause: true } =
-                        m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), ()) {
+                        m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), 10, ()) {
                         paused[i] = true;
                     }
                     fetched[i] += 1;
@@ -537,7 +599,7 @@ mod tests {
                     .find(|&i| !paused[i] && fetched[i] < partitions[i].len()) else { break };
                 let o = fetched[i];
                 if let Pushed::Buffered { pause: true } =
-                    m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), ()) {
+                    m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), 10, ()) {
                     paused[i] = true;
                 }
                 fetched[i] += 1;

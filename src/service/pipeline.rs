@@ -36,8 +36,14 @@ use crate::model::Message;
 use crate::telemetry::Metrics;
 
 /// Messages read from librdkafka's queue per turn, and released per turn,
-/// before the loop looks at outputs and checkpoints again.
-const BATCH: usize = 256;
+/// at most, before the loop looks at outputs and checkpoints again. A turn
+/// reads everything librdkafka has fetched before releasing: what a partition
+/// already fetched then holds the others back instead of coming late.
+const BATCH: usize = 4096;
+
+/// What a buffered record costs besides its bytes (allocations, its entry),
+/// as `processing.max_buffered_bytes` counts it.
+const RECORD_OVERHEAD: usize = 64;
 
 /// How long a turn waits for the consumer: briefly while a partition holds
 /// the merge back (its fetch is on its way), longer when there is nothing.
@@ -162,11 +168,13 @@ impl Pipeline {
                 key: m.key().map(Box::from),
                 payload: m.payload().map(Box::from),
             };
+            let size = RECORD_OVERHEAD + m.payload_len() + m.key_len();
             let pushed = ctx.merge.lock().expect("merge lock").push(
                 m.topic(),
                 m.partition(),
                 m.offset(),
                 m.timestamp().to_millis(),
+                size,
                 fetched,
             );
             if pushed == (Pushed::Buffered { pause: true }) {
@@ -179,6 +187,7 @@ impl Pipeline {
     /// and outputs have room.
     fn drain(&self) -> Drained {
         let ctx = self.consumer.context();
+        ctx.merge.lock().expect("merge lock").forget_ends();
         for _ in 0..BATCH {
             if self.backpressure() {
                 return Drained::More;
