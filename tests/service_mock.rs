@@ -425,3 +425,79 @@ async fn an_oversized_dead_letter_is_truncated_and_blocks_nothing() {
     let limit = Duration::from_secs(config.processing.shutdown_timeout_secs + 5);
     assert!(stopping.elapsed() < limit, "{:?}", stopping.elapsed());
 }
+
+/// A message that arrives after later-timestamped records were judged (a
+/// backfill published after the fact) is late: judged on arrival, counted in
+/// `dq_late_messages_total`, and its violation events say so, on the topic
+/// and in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_older_than_what_was_judged_is_late_and_says_so() {
+    let checks = checks();
+    let (_bus, bootstrap) = mock_bus(&checks);
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(&config(&bootstrap, dir.path()))
+        .await
+        .unwrap();
+    let producer = producer(&bootstrap);
+    let first = traffic(200, 9, START_MS);
+    publish(&producer, &first).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while total(&scrape(&service).await, "dq_records_total") < first.len() as u64 {
+        assert!(Instant::now() < deadline, "the first messages are judged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(total(&scrape(&service).await, "dq_late_messages_total"), 0);
+
+    // A day before everything judged so far, and not JSON: one violation.
+    let backfill = SimMessage {
+        topic: checks.topics()[0].clone(),
+        key: None,
+        timestamp_ms: START_MS - 86_400_000,
+        payload: b"not json".to_vec(),
+    };
+    publish(&producer, std::slice::from_ref(&backfill)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = scrape(&service).await;
+        if total(&text, "dq_records_total") == first.len() as u64 + 1 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the backfill is judged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ds = checks
+        .datasets
+        .iter()
+        .find(|d| checks.topics()[0].ends_with(&format!("{}.{}", d.department, d.name)))
+        .unwrap();
+    assert_eq!(
+        metric(
+            &text,
+            "dq_late_messages_total",
+            &[("department", &ds.department), ("dataset", &ds.name)]
+        ),
+        1.0
+    );
+    assert_eq!(total(&text, "dq_late_messages_total"), 1);
+    service.stop().await.unwrap();
+
+    let events = read_all(
+        &bootstrap,
+        &["dq.violations"],
+        usize::MAX,
+        Duration::from_secs(5),
+    );
+    let events: Vec<dqmon::model::Violation> = events
+        .iter()
+        .map(|e| serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap())
+        .collect();
+    let late: Vec<_> = events.iter().filter(|v| v.late).collect();
+    assert_eq!(late.len(), 1, "only the backfill's violation is late");
+    assert_eq!(late[0].timestamp, backfill.timestamp_ms);
+    assert_eq!(late[0].check, "message.parse");
+    assert!(events.len() > 1, "the others are there, not late");
+    let store = crash::open_store(&dir.path().join("dqmon.sqlite"));
+    use dqmon::store::ScoreStore as _;
+    let kept = store.recent_violations(Some(&ds.department), 1).unwrap();
+    assert!(kept[0].late, "the store keeps the flag");
+}
