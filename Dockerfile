@@ -7,10 +7,10 @@
 # --- build ----------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 
-# librdkafka is compiled by rdkafka-sys (cmake-build) with TLS, curl and zlib.
+# librdkafka is compiled by rdkafka-sys (cmake-build) with TLS from OpenSSL
+# built from source (ssl-vendored) and a bundled zlib: cmake is all it needs.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      cmake libssl-dev libcurl4-openssl-dev pkg-config zlib1g-dev \
+ && apt-get install -y --no-install-recommends cmake \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -41,7 +41,7 @@ RUN find src -name '*.rs' -exec touch {} + \
 FROM debian:bookworm-slim
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 libcurl4 \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system dqmon \
  && useradd --system --gid dqmon --home-dir /var/lib/dqmon --create-home \

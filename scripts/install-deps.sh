@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages dqmon needs, installed once on a fresh machine (as root,
-# or with sudo): a C toolchain, cmake and libraries to build librdkafka; Java 17
+# or with sudo): a C toolchain, cmake and perl to build librdkafka and OpenSSL
+# from source (no -dev packages: the build needs none, see Cargo.toml); Java 17
 # and Maven for the local Kafka broker; Prometheus, Alertmanager, docker-compose
 # and PyYAML for the operator kit checks; Chromium and CJK fonts for the page check.
 # Rust itself comes from rustup.
@@ -10,7 +11,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential cmake pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev libsasl2-dev \
+    build-essential cmake perl \
     openjdk-17-jdk-headless maven curl ca-certificates \
     prometheus prometheus-alertmanager docker-compose python3 python3-yaml \
     chromium fonts-noto-cjk >/dev/null

@@ -12,10 +12,10 @@
 #   DQMON_SCREENSHOT  PNG to write (default ./scorecard.png)
 #   CHROMIUM       the browser (default chromium; Debian: apt-get install chromium fonts-noto-cjk)
 #
-# Signing in uses `GET /login?token=...&next=...`, which sets the HttpOnly
-# cookie and redirects within one navigation, because Chromium's command line
-# cannot set cookies or headers. Tokens in URLs end up in access logs: use a
-# token meant for checks, on a test instance or one whose logs are private.
+# Chromium's command line cannot POST the sign-in form or send a header, so
+# each browser run opens a one-time sign-in link that the API makes for the
+# token's holder (`POST /api/v1/sign-in-link`): the link signs in once and
+# redirects to the page; the token itself never travels in a URL.
 #
 # Try it against the seeded test server:
 #   DQMON_TEST_ADDR=127.0.0.1:18080 DQMON_TEST_SECS=120 \
@@ -41,14 +41,21 @@ urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys
 curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
   "$url/api/v1/scores?period=$(urlencode "$period")" >"$work/scores.json"
 
-login="$url/login?token=$(urlencode "$DQMON_TOKEN")&next=$(urlencode "/?period=$period")"
+# A one-time link that signs in and opens the period's ranking.
+sign_in_link() {
+  curl -fsS --max-time 30 -X POST -H "Authorization: Bearer $DQMON_TOKEN" \
+    "$url/api/v1/sign-in-link?next=$(urlencode "/?period=$period")" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])'
+}
 
 browse() {
-  # A fresh profile per run: no cookie survives between runs or leaks into others.
+  # A fresh profile and a fresh link per run: no cookie survives between runs.
+  local link
+  link="$url$(sign_in_link)"
   timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
     --no-first-run --disable-background-networking --disable-component-update \
     --disable-sync --hide-scrollbars --user-data-dir="$(mktemp -d -p "$work")" \
-    --window-size=1280,1000 "$@" "$login"
+    --window-size=1280,1000 "$@" "$link"
 }
 
 browse --screenshot="$shot" 2>"$work/screenshot.log" || {

@@ -18,6 +18,7 @@ use crate::service::config::{
 };
 use crate::service::{Service, termination};
 use crate::sim::{Pace, SimConfig, Simulator, publish};
+use crate::web::api::{Access, Identity, LINK_TTL, NamedToken, Role, token_sha256};
 
 #[derive(clap::Args)]
 pub(crate) struct DemoOptions {
@@ -163,7 +164,12 @@ fn config(opts: &DemoOptions, bootstrap: &str, store_path: &Path, officer_token:
             ..StoreConfig::default()
         },
         api: ApiConfig {
-            officer_tokens: vec![officer_token.to_owned()],
+            tokens: vec![NamedToken {
+                name: "demo-officer".into(),
+                role: Role::Officer,
+                department: None,
+                sha256: token_sha256(officer_token),
+            }],
             ..ApiConfig::default()
         },
     }
@@ -188,7 +194,17 @@ fn print_addresses(
         "  violations  topic {VIOLATIONS_TOPIC} (one JSON event per failed check, keyed by department)"
     );
     println!("  dead letters topic {DEADLETTER_TOPIC}");
-    println!("  scorecard   http://{address}/login?token={officer_token}");
+    let link = service.sessions.link(Identity {
+        access: Access::Officer,
+        name: "demo-officer".into(),
+    });
+    match link {
+        Some(code) => println!(
+            "  scorecard   http://{address}/login/once/{code}   (signs in once, within {} min; then sign in with the token)",
+            LINK_TTL.as_secs() / 60
+        ),
+        None => println!("  scorecard   http://{address}/login"),
+    }
     let month = chrono::Utc::now()
         .with_timezone(&checks.time_zone)
         .format("%Y-%m");

@@ -5,6 +5,7 @@ pub(crate) mod demo;
 pub mod eval;
 pub(crate) mod scores;
 mod simulate;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,15 @@ enum Command {
     Demo(demo::DemoOptions),
     /// Publish simulated traffic of the six departments to a real broker.
     Simulate(simulate::SimulateOptions),
+    /// Make API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// A random token (printed once) and its `[[api.tokens]]` entry (its SHA-256).
+    New(token::TokenOptions),
 }
 
 #[derive(Subcommand)]
@@ -124,6 +134,7 @@ pub fn main() -> ExitCode {
         }
         Command::Demo(opts) => report(runtime().block_on(demo::run(opts))),
         Command::Simulate(opts) => report(runtime().block_on(simulate::run(opts))),
+        Command::Token(TokenCommand::New(opts)) => report(token::run(&opts)),
     }
 }
 

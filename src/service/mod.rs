@@ -35,7 +35,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{CheckpointStore, ScoreStore};
 use crate::telemetry::Health;
 use crate::telemetry::Metrics;
-use crate::web::api::ApiState;
+use crate::web::api::{ApiState, Sessions};
 use crate::web::{AppState, app_with_api};
 use context::{Checkpointing, ContextParts, PipelineContext};
 use pipeline::Pipeline;
@@ -53,6 +53,8 @@ pub struct Service {
     pub store: Arc<dyn ScoreStore>,
     /// The address the HTTP server is bound to (useful with port 0).
     pub http_address: SocketAddr,
+    /// Signed-in browsers; one-time sign-in links are made here (the demo).
+    pub sessions: Arc<Sessions>,
     shutdown: CancellationToken,
     pipeline: std::thread::JoinHandle<anyhow::Result<()>>,
     http: tokio::task::JoinHandle<()>,
@@ -91,21 +93,23 @@ impl Service {
         let metrics = Arc::new(Metrics::new(&checks));
         let health = Arc::new(Health::default());
         let shutdown = CancellationToken::new();
+        if let Some(warning) = config.api.deprecation_warning() {
+            tracing::warn!("{warning}");
+        }
+        let api_state = ApiState::new(store.clone(), checks.clone(), Arc::new(config.api.clone()));
+        let sessions = api_state.sessions.clone();
         let router = app_with_api(
             AppState {
                 metrics: metrics.clone(),
                 health: health.clone(),
             },
-            ApiState {
-                store: store.clone(),
-                checks: checks.clone(),
-                config: Arc::new(config.api.clone()),
-            },
+            api_state,
             &config.http,
         );
         let (http_address, http) = serve(config, router, shutdown.clone()).await?;
         let started = Started {
             checks,
+            sessions,
             store,
             metrics,
             health,
@@ -151,6 +155,7 @@ impl Service {
 /// A service whose HTTP side is up and whose consumer is not yet.
 struct Started {
     checks: Arc<Checks>,
+    sessions: Arc<Sessions>,
     store: Arc<SqliteStore>,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
@@ -178,6 +183,7 @@ impl Started {
                 today,
                 store: self.store,
                 http_address: self.http_address,
+                sessions: self.sessions,
                 shutdown: self.shutdown,
                 pipeline,
                 http: self.http,

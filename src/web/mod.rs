@@ -122,14 +122,14 @@ mod tests {
         let checks = std::sync::Arc::new(
             crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
         );
-        let api_state = ApiState {
-            store: Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
+        let api_state = ApiState::new(
+            Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
             checks,
-            config: Arc::new(crate::web::api::ApiConfig {
+            Arc::new(crate::web::api::ApiConfig {
                 officer_tokens: vec!["officer-token-0123456789".into()],
                 ..Default::default()
             }),
-        };
+        );
         let router = app_with_api(s, api_state, &HttpConfig::default());
         assert_eq!(get(router.clone(), "/metrics").await.0, StatusCode::OK);
         assert_eq!(get(router.clone(), "/healthz").await.0, StatusCode::OK);
@@ -191,11 +191,11 @@ mod tests {
         let checks = std::sync::Arc::new(
             crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("checks")).unwrap(),
         );
-        let api_state = ApiState {
-            store: Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
+        let api_state = ApiState::new(
+            Arc::new(crate::store::sqlite::SqliteStore::in_memory(10).unwrap()),
             checks,
-            config: Arc::new(crate::web::api::ApiConfig::default()),
-        };
+            Arc::new(crate::web::api::ApiConfig::default()),
+        );
         app_with_api(state(), api_state, http)
     }
 

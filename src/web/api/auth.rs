@@ -1,10 +1,12 @@
-//! Who is asking: bearer tokens mapped to an [`Access`], and what it may read.
+//! Who is asking: bearer tokens mapped to an [`Identity`] (a name and an
+//! [`Access`]), and what it may read.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use subtle::{Choice, ConstantTimeEq};
 
+use super::config::Role;
 use super::{ApiConfig, ApiError, ApiState};
 use crate::catalog::Checks;
 
@@ -56,43 +58,79 @@ impl Access {
     }
 }
 
-/// The access a token grants, if any.
+/// Who holds a token: its configured name, and what it may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub access: Access,
+    /// `[[api.tokens]]`'s `name`; for a deprecated token in clear, its place
+    /// (`officer_tokens[0]`, `department_tokens.tax[1]`).
+    pub name: String,
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Who a token belongs to, if anyone.
 ///
-/// Compared in constant time over BLAKE3 digests: equal-length digests hide
-/// the token's length too, and every configured token is compared (no early
-/// exit), so timing tells nothing about how much of a guess was right.
-pub(crate) fn authenticate(config: &ApiConfig, token: &str) -> Option<Access> {
+/// Compared in constant time over SHA-256 digests (what `[[api.tokens]]`
+/// keeps): equal-length digests hide the token's length too, and every
+/// configured token is compared (no early exit), so timing tells nothing
+/// about how much of a guess was right.
+pub(crate) fn authenticate(config: &ApiConfig, token: &str) -> Option<Identity> {
     if token.is_empty() {
         return None;
     }
-    let presented = blake3::hash(token.as_bytes());
-    let matches = |t: &String| -> Choice {
-        // An empty configured token must never match anything.
-        let nonempty = Choice::from(u8::from(!t.is_empty()));
-        blake3::hash(t.as_bytes())
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            & nonempty
+    let presented = sha256(token.as_bytes());
+    let mut found = None;
+    let mut consider = |digest: [u8; 32], identity: &dyn Fn() -> Identity| {
+        let hit: Choice = digest.ct_eq(&presented);
+        if bool::from(hit) && found.is_none() {
+            found = Some(identity());
+        }
     };
-    let mut officer = Choice::from(0);
-    for t in &config.officer_tokens {
-        officer |= matches(t);
+    for t in &config.tokens {
+        // `validate` checked the digits; a bad entry matches nothing.
+        let mut digest = [0u8; 32];
+        let decoded = hex::decode_to_slice(&t.sha256, &mut digest).is_ok();
+        let access = match (&t.role, &t.department) {
+            (Role::Officer, _) => Access::Officer,
+            (Role::Department, Some(d)) => Access::Department(d.clone()),
+            (Role::Department, None) => continue,
+        };
+        if decoded {
+            consider(digest, &|| Identity {
+                access: access.clone(),
+                name: t.name.clone(),
+            });
+        }
     }
-    let mut department = None;
+    // Deprecated tokens in clear; an empty one never matches.
+    for (i, t) in config.officer_tokens.iter().enumerate() {
+        if !t.is_empty() {
+            consider(sha256(t.as_bytes()), &|| Identity {
+                access: Access::Officer,
+                name: format!("officer_tokens[{i}]"),
+            });
+        }
+    }
     for (d, tokens) in &config.department_tokens {
-        let mut hit = Choice::from(0);
-        for t in tokens {
-            hit |= matches(t);
-        }
-        if bool::from(hit) && department.is_none() {
-            department = Some(d.clone());
+        for (i, t) in tokens.iter().enumerate() {
+            if !t.is_empty() {
+                consider(sha256(t.as_bytes()), &|| Identity {
+                    access: Access::Department(d.clone()),
+                    name: format!("department_tokens.{d}[{i}]"),
+                });
+            }
         }
     }
-    if bool::from(officer) {
-        Some(Access::Officer)
-    } else {
-        department.map(Access::Department)
-    }
+    found
+}
+
+/// The `sha256` of `[[api.tokens]]` for a token.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(sha256(token.as_bytes()))
 }
 
 /// The token of an `Authorization: Bearer ...` header.
@@ -108,13 +146,23 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// The API's extractor: a valid bearer token, or 401. Handlers take it
 /// before the query, so callers without a token learn nothing from 400
 /// answers.
-impl FromRequestParts<ApiState> for Access {
+impl FromRequestParts<ApiState> for Identity {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         bearer_token(&parts.headers)
             .and_then(|t| authenticate(&state.config, t))
             .ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl FromRequestParts<ApiState> for Access {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        Identity::from_request_parts(parts, state)
+            .await
+            .map(|i| i.access)
     }
 }
 
@@ -135,20 +183,67 @@ mod tests {
         }
     }
 
+    fn access(c: &ApiConfig, token: &str) -> Option<Access> {
+        authenticate(c, token).map(|i| i.access)
+    }
+
     #[test]
     fn tokens_map_to_roles() {
         let c = config();
         assert_eq!(
-            authenticate(&c, "officer-token-0123456789"),
+            access(&c, "officer-token-0123456789"),
             Some(Access::Officer)
         );
         assert_eq!(
-            authenticate(&c, "tax-token-0123456789abc"),
+            access(&c, "tax-token-0123456789abc"),
             Some(Access::Department("tax".into()))
         );
-        assert_eq!(authenticate(&c, "officer-token-012345678"), None);
+        assert_eq!(access(&c, "officer-token-012345678"), None);
         // An empty configured token never matches.
-        assert_eq!(authenticate(&c, ""), None);
+        assert_eq!(access(&c, ""), None);
+        assert_eq!(
+            authenticate(&c, "tax-token-0123456789abc").unwrap().name,
+            "department_tokens.tax[0]"
+        );
+    }
+
+    #[test]
+    fn named_tokens_are_kept_as_hashes() {
+        use super::super::config::NamedToken;
+        let c = ApiConfig {
+            tokens: vec![
+                NamedToken {
+                    name: "officer-wang".into(),
+                    role: Role::Officer,
+                    department: None,
+                    sha256: token_sha256("wang-token-0123456789"),
+                },
+                NamedToken {
+                    name: "tax-desk".into(),
+                    role: Role::Department,
+                    department: Some("tax".into()),
+                    sha256: token_sha256("desk-token-0123456789").to_uppercase(),
+                },
+            ],
+            ..ApiConfig::default()
+        };
+        let wang = authenticate(&c, "wang-token-0123456789").unwrap();
+        assert_eq!(
+            (wang.access, wang.name.as_str()),
+            (Access::Officer, "officer-wang")
+        );
+        let desk = authenticate(&c, "desk-token-0123456789").unwrap();
+        assert_eq!(
+            desk.access,
+            Access::Department("tax".into()),
+            "upper-case hex too"
+        );
+        assert_eq!(authenticate(&c, "wang-token-012345678"), None);
+        // The digest of a well-known text, so the form is SHA-256 and nothing else.
+        assert_eq!(
+            token_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -7,15 +7,46 @@ use serde::Deserialize;
 
 use crate::catalog::Checks;
 
+/// What a token may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A quality officer: every department.
+    Officer,
+    /// A department: only its own scores and violations.
+    Department,
+}
+
+/// One `[[api.tokens]]` entry: who holds a token and what it may read. The
+/// service keeps only the token's SHA-256 (`dqmon token new` makes a token
+/// and its entry).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedToken {
+    /// Who holds it, said in logs (not a secret; no personal name needed).
+    pub name: String,
+    /// `officer` or `department`.
+    pub role: Role,
+    /// The department of a `department` token (a contract's department).
+    #[serde(default)]
+    pub department: Option<String>,
+    /// SHA-256 of the token, 64 hexadecimal digits.
+    pub sha256: String,
+}
+
 /// The `[api]` section of the service configuration.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
-    /// Bearer tokens of quality officers: they see every department.
+    /// The tokens, by name and role, as hashes: `[[api.tokens]]`.
+    pub tokens: Vec<NamedToken>,
+    /// Deprecated (a warning at start-up names the new form): bearer tokens
+    /// of quality officers, in clear.
     pub officer_tokens: Vec<String>,
-    /// Bearer tokens per department (department name → tokens): a department
-    /// sees only its own scores and violations.
+    /// Deprecated: bearer tokens per department (department name → tokens), in clear.
     pub department_tokens: BTreeMap<String, Vec<String>>,
+    /// How long a signed-in browser stays signed in, in seconds.
+    pub session_ttl_secs: u64,
     /// The most violations one `/api/v1/violations` request may ask for
     /// (`limit`); bounds the work and the answer of one request.
     pub recent_violations_limit_max: usize,
@@ -24,8 +55,10 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
+            tokens: Vec::new(),
             officer_tokens: Vec::new(),
             department_tokens: BTreeMap::new(),
+            session_ttl_secs: 8 * 3600,
             recent_violations_limit_max: 1000,
         }
     }
@@ -40,11 +73,13 @@ impl fmt::Debug for ApiConfig {
             .map(|(d, t)| (d.as_str(), t.len()))
             .collect();
         f.debug_struct("ApiConfig")
+            .field("tokens", &self.tokens)
             .field(
                 "officer_tokens",
                 &format!("{} redacted", self.officer_tokens.len()),
             )
             .field("department_tokens", &departments)
+            .field("session_ttl_secs", &self.session_ttl_secs)
             .field(
                 "recent_violations_limit_max",
                 &self.recent_violations_limit_max,
@@ -97,10 +132,74 @@ impl ApiConfig {
                 ));
             }
         }
+        self.validate_named(checks)?;
+        if self.session_ttl_secs == 0 {
+            return Err("api.session_ttl_secs must be at least 1".into());
+        }
         if self.recent_violations_limit_max == 0 {
             return Err("api.recent_violations_limit_max must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+impl ApiConfig {
+    fn validate_named(&self, checks: &Checks) -> Result<(), String> {
+        let mut names = BTreeSet::new();
+        let mut hashes = BTreeSet::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let at = format!("api.tokens[{i}]");
+            if t.name.trim().is_empty() {
+                return Err(format!("{at}.name: empty"));
+            }
+            if !names.insert(t.name.as_str()) {
+                return Err(format!("{at}.name: {:?} is used twice", t.name));
+            }
+            let hash_ok = t.sha256.len() == 64 && t.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hash_ok {
+                return Err(format!("{at}.sha256: not 64 hexadecimal digits"));
+            }
+            if !hashes.insert(t.sha256.to_ascii_lowercase()) {
+                return Err(format!("{at}.sha256: the same token as another entry"));
+            }
+            match (t.role, &t.department) {
+                (Role::Officer, Some(_)) => {
+                    return Err(format!("{at}.department: an officer token has none"));
+                }
+                (Role::Department, None) => {
+                    return Err(format!("{at}.department: a department token needs one"));
+                }
+                (Role::Department, Some(d)) if !checks.departments.contains(d) => {
+                    return Err(format!("{at}.department: unknown department {d:?}"));
+                }
+                _ => {}
+            }
+        }
+        let clear = self
+            .officer_tokens
+            .iter()
+            .map(|t| ("officer_tokens".to_string(), t))
+            .chain(self.department_tokens.iter().flat_map(|(d, ts)| {
+                ts.iter()
+                    .map(move |t| (format!("department_tokens.{d}"), t))
+            }));
+        for (place, token) in clear {
+            if hashes.contains(&super::auth::token_sha256(token)) {
+                return Err(format!(
+                    "api.{place}: a token given twice, also in api.tokens"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A warning for configurations that still give tokens in clear.
+    pub fn deprecation_warning(&self) -> Option<&'static str> {
+        let clear = !self.officer_tokens.is_empty() || !self.department_tokens.is_empty();
+        clear.then_some(
+            "api.officer_tokens and api.department_tokens are deprecated: give each token as \
+             [[api.tokens]] with name, role, department and sha256 (`dqmon token new` makes one)",
+        )
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) enum ApiError {
     Unauthorized,
     Forbidden(String),
     NotFound(String),
+    /// Temporarily unable (a bound reached); try again later.
+    Unavailable(String),
     /// Details were logged where it happened; the client gets none.
     Internal,
 }
@@ -33,13 +35,17 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub(crate) fn message(&self) -> &str {
         match self {
-            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) => m,
+            ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Unavailable(m) => m,
             ApiError::Unauthorized => "missing or invalid bearer token",
             ApiError::Internal => "internal error",
         }

@@ -2,7 +2,9 @@
 //! violations, and an OpenAPI description.
 //!
 //! Access is by bearer token (`auth.rs`). An officer token sees every
-//! department; a department token only its own. Store calls block, so they
+//! department; a department token only its own. Browsers sign in once and
+//! hold a session (`sessions.rs`); a token holder can get a one-time sign-in
+//! link for a browser (`sign_in_link.rs`). Store calls block, so they
 //! run on the blocking pool (`state.rs`). Errors answer `{"error": "..."}`;
 //! store failures are logged and answered "internal error" without details
 //! (`error.rs`).
@@ -13,19 +15,35 @@ mod error;
 mod openapi;
 mod query;
 mod scores;
+mod sessions;
+mod sign_in_link;
 mod state;
 mod violations;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
-pub(crate) use auth::{Access, authenticate, bearer_token};
-pub use config::ApiConfig;
+pub use auth::token_sha256;
+pub(crate) use auth::{Access, Identity, authenticate, bearer_token};
 pub(crate) use config::is_token_byte;
+pub use config::{ApiConfig, NamedToken, Role};
 pub(crate) use error::ApiError;
 use query::ApiQuery;
 pub(crate) use scores::csv_response;
+pub use sessions::{LINK_TTL, Sessions};
 pub use state::ApiState;
+
+/// Percent-encodes a path segment or query value: everything but the
+/// unreserved characters of RFC 3986.
+pub(crate) fn url_component(s: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
 
 /// The API routes, with their own state (merge them into the service's router).
 pub fn routes(state: ApiState) -> Router {
@@ -33,6 +51,10 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/scores", get(scores::get_scores))
         .route("/api/v1/scores.csv", get(scores::get_scores_csv))
         .route("/api/v1/violations", get(violations::get_violations))
+        .route(
+            "/api/v1/sign-in-link",
+            post(sign_in_link::post_sign_in_link),
+        )
         .route("/api/v1/openapi.json", get(openapi::get_openapi))
         .with_state(state)
 }

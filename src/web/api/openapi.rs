@@ -91,6 +91,24 @@ fn paths() -> Value {
                 }}}
             }))
         }},
+        "/api/v1/sign-in-link": {"post": {
+            "summary": "A one-time link that signs a browser in as the caller",
+            "description": "For a browser that cannot send the token (a headless check, a demo): GET the path once, within expires_in_secs, to get a session cookie and go to `next`. No token travels in a URL.",
+            "parameters": [
+                {"name": "next", "in": "query", "required": false,
+                 "description": "A page of this server to open once signed in",
+                 "schema": {"type": "string", "pattern": "^/"}}
+            ],
+            "responses": with_errors(json!({
+                "description": "The link",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["path", "expires_in_secs"],
+                    "properties": {
+                        "path": {"type": "string", "pattern": "^/login/once/"},
+                        "expires_in_secs": {"type": "integer"}}
+                }}}
+            }))
+        }},
         "/api/v1/openapi.json": {"get": {
             "summary": "This description",
             "security": [],

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::sessions::Sessions;
 use super::{ApiConfig, ApiError};
 use crate::catalog::Checks;
 use crate::model::Violation;
@@ -16,9 +17,22 @@ pub struct ApiState {
     pub store: Arc<dyn ScoreStore>,
     pub checks: Arc<Checks>,
     pub config: Arc<ApiConfig>,
+    /// Signed-in browsers and one-time sign-in links.
+    pub sessions: Arc<Sessions>,
 }
 
 impl ApiState {
+    /// Sessions last `config.session_ttl_secs`.
+    pub fn new(store: Arc<dyn ScoreStore>, checks: Arc<Checks>, config: Arc<ApiConfig>) -> Self {
+        let ttl = std::time::Duration::from_secs(config.session_ttl_secs);
+        Self {
+            store,
+            checks,
+            config,
+            sessions: Arc::new(Sessions::new(ttl)),
+        }
+    }
+
     /// The scores of a period for `department` (all when `None`).
     pub(crate) async fn scores(
         &self,

@@ -2,7 +2,6 @@
 //! pass-rate bars, scores, dimension labels, link encoding.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -130,13 +129,5 @@ pub(super) fn dimension_cells(checks: &Checks, dims: &BTreeMap<Dimension, Counts
 /// Percent-encodes a path segment or query value (names are plain ids
 /// today; this keeps links right if that ever changes).
 pub(super) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    crate::web::api::url_component(s)
 }

@@ -1,10 +1,14 @@
 //! Signing in and out, and the extractor that requires it.
 //!
-//! Browsers cannot send bearer headers on a plain navigation, so the pages
-//! also accept the token from the `dqmon_token` cookie set by `/login`.
+//! Browsers cannot send bearer headers on a plain navigation, so a browser
+//! signs in once, by POSTing its token to `/login` (never in a URL), and
+//! holds a session: the `dqmon_session` cookie carries a random id, the
+//! server keeps what it grants (`api::Sessions`), expiring, ended by
+//! `/logout`. A one-time link (`/login/once/{code}`, from the API's
+//! `sign-in-link` or the demo) signs a browser in the same way.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, FromRequestParts, OriginalUri, Query, State};
+use axum::extract::{Form, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,10 +16,12 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::{SCORECARD, encode, error_page, page};
-use crate::web::api::{Access, ApiError, ApiState, authenticate, bearer_token, is_token_byte};
+use crate::web::api::{
+    Access, ApiError, ApiState, Identity, authenticate, bearer_token, is_token_byte,
+};
 
-/// The cookie holding the token of a signed-in browser.
-const COOKIE: &str = "dqmon_token";
+/// The cookie holding a signed-in browser's session id.
+const COOKIE: &str = "dqmon_session";
 
 /// The access of a signed-in caller: the Authorization header first, else
 /// the cookie. Without either, the rejection sends the browser to the login
@@ -26,11 +32,12 @@ impl FromRequestParts<ApiState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
-        let access = bearer_token(&parts.headers)
-            .or_else(|| cookie_token(&parts.headers))
-            .and_then(|t| authenticate(&state.config, t));
-        match access {
-            Some(access) => Ok(SignedIn(access)),
+        let identity = match bearer_token(&parts.headers) {
+            Some(token) => authenticate(&state.config, token),
+            None => session_id(&parts.headers).and_then(|id| state.sessions.identity(id)),
+        };
+        match identity {
+            Some(identity) => Ok(SignedIn(identity.access)),
             None => {
                 // As the client sent it: under a nested router `parts.uri` lost its prefix.
                 let uri = parts
@@ -44,8 +51,8 @@ impl FromRequestParts<ApiState> for SignedIn {
     }
 }
 
-/// The `dqmon_token` cookie of a request.
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// The `dqmon_session` cookie of a request.
+fn session_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -80,20 +87,35 @@ pub(super) struct LoginForm {
     next: Option<String>,
 }
 
-/// `GET /login` shows the form. `GET /login?token=...[&next=/path]` signs in
-/// at once and redirects: meant for scripted checks (a headless browser on
-/// the command line cannot set a cookie or header itself). A token in a URL
-/// lands in access logs and browser history, so people use the form, which
-/// POSTs.
-pub(super) async fn login_get(
+/// Where to go after a one-time link.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Next {
+    next: Option<String>,
+}
+
+/// `GET /login` shows the form, whatever the query holds: a token in a URL
+/// would land in access logs, proxies and browser history, so it signs
+/// nobody in.
+pub(super) async fn login_get(q: Result<Query<Next>, QueryRejection>) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    login_page(StatusCode::OK, None, q.next.as_deref())
+}
+
+/// `GET /login/once/{code}`: a one-time link signs in, once.
+pub(super) async fn login_once(
     headers: HeaderMap,
     State(state): State<ApiState>,
-    q: Result<Query<LoginForm>, QueryRejection>,
+    Path(code): Path<String>,
+    q: Result<Query<Next>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    match q.token {
-        Some(token) => sign_in(&state, &headers, &token, q.next.as_deref()),
-        None => login_page(StatusCode::OK, None, q.next.as_deref()),
+    match state.sessions.redeem(&code) {
+        Some(identity) => open_session(&state, &headers, identity, q.next.as_deref()),
+        None => login_page(
+            StatusCode::UNAUTHORIZED,
+            Some("链接已失效 This sign-in link was used or has expired"),
+            q.next.as_deref(),
+        ),
     }
 }
 
@@ -118,17 +140,38 @@ pub(super) async fn login_post(
 
 fn sign_in(state: &ApiState, headers: &HeaderMap, token: &str, next: Option<&str>) -> Response {
     let token = token.trim();
-    // Only tokens that fit a cookie value unchanged can be kept in one.
-    let valid = token.bytes().all(is_token_byte) && authenticate(&state.config, token).is_some();
-    if !valid {
-        return login_page(
+    let identity = token
+        .bytes()
+        .all(is_token_byte)
+        .then(|| authenticate(&state.config, token))
+        .flatten();
+    match identity {
+        Some(identity) => open_session(state, headers, identity, next),
+        None => login_page(
             StatusCode::UNAUTHORIZED,
             Some("令牌无效 Invalid token"),
             next,
-        );
+        ),
     }
+}
+
+/// A new session for `identity`, its cookie, and on to `next`.
+fn open_session(
+    state: &ApiState,
+    headers: &HeaderMap,
+    identity: Identity,
+    next: Option<&str>,
+) -> Response {
+    let name = identity.name.clone();
+    let Some(id) = state.sessions.open(identity) else {
+        return error_page(ApiError::Unavailable(
+            "too many signed-in sessions; try again later".into(),
+        ));
+    };
+    tracing::info!(who = name, "signed in");
     let cookie = format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{}",
+        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        state.sessions.ttl().as_secs(),
         secure_suffix(headers)
     );
     let mut response = Redirect::to(safe_next(next)).into_response();
@@ -151,7 +194,10 @@ fn secure_suffix(headers: &HeaderMap) -> &'static str {
     if https { "; Secure" } else { "" }
 }
 
-pub(super) async fn logout(headers: HeaderMap) -> Response {
+pub(super) async fn logout(headers: HeaderMap, State(state): State<ApiState>) -> Response {
+    if let Some(id) = session_id(&headers) {
+        state.sessions.close(id);
+    }
     let cookie = format!(
         "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
         secure_suffix(&headers)
@@ -177,7 +223,7 @@ fn login_page(status: StatusCode, error: Option<&str>, next: Option<&str>) -> Re
             @if let Some(e) = error {
                 p.error role="alert" { (e) }
             }
-            p.note { "令牌保存在仅供服务器读取的 Cookie 中。 The token is kept in an HttpOnly cookie." }
+            p.note { "登录后浏览器只保存会话编号，不保存令牌。 Once signed in, the browser keeps a session id, never the token." }
         }
     };
     page(status, "登录 Sign in", body)
@@ -209,10 +255,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            "theme=dark; dqmon_token= abc ; x=y".parse().unwrap(),
+            "theme=dark; dqmon_session= abc ; x=y".parse().unwrap(),
         );
-        assert_eq!(cookie_token(&h), Some("abc"));
-        h.insert(header::COOKIE, "dqmon_tokenx=abc".parse().unwrap());
-        assert_eq!(cookie_token(&h), None);
+        assert_eq!(session_id(&h), Some("abc"));
+        h.insert(header::COOKIE, "dqmon_sessionx=abc".parse().unwrap());
+        assert_eq!(session_id(&h), None);
     }
 }

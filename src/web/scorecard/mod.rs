@@ -3,7 +3,7 @@
 //! interpolation is escaped by `maud`.
 //!
 //! Browsers cannot send bearer headers on a plain navigation, so the pages
-//! also accept the token from the cookie `/login` sets (`login.rs`).
+//! also accept the session cookie that signing in sets (`login.rs`).
 
 mod department;
 mod layout;
@@ -29,6 +29,7 @@ pub fn pages(state: ApiState) -> Router {
         )
         .route("/scores.csv", get(ranking::csv_download))
         .route("/login", get(login::login_get).post(login::login_post))
+        .route("/login/once/{code}", get(login::login_once))
         .route("/logout", post(login::logout))
         .layer(middleware::map_response(security_headers))
         .with_state(state)
