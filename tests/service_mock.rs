@@ -501,3 +501,44 @@ async fn a_message_older_than_what_was_judged_is_late_and_says_so() {
     let kept = store.recent_violations(Some(&ds.department), 1).unwrap();
     assert!(kept[0].late, "the store keeps the flag");
 }
+
+/// A fatal error of the idempotent producer (the broker answers a produce
+/// request out of sequence: librdkafka can no longer promise once-only
+/// delivery) stops the service on its own with an error naming the producer,
+/// and counts nothing it could not publish: a restart reads it all again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_producer_error_stops_the_service_and_counts_nothing_unpublished() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let checks = checks();
+    let (bus, bootstrap) = mock_bus(&checks);
+    let messages = traffic(300, 4, START_MS);
+    publish(&producer(&bootstrap), &messages).await;
+    // From now on every produce request (dqmon's outputs) is out of sequence.
+    bus.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER; 50],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(&config(&bootstrap, dir.path()))
+        .await
+        .unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(60), service.wait())
+        .await
+        .expect("the service stops on its own");
+    let error = stopped.expect_err("with an error (exit 1)").to_string();
+    assert!(error.contains("producer"), "{error}");
+    let store = crash::open_store(&dir.path().join("dqmon.sqlite"));
+    let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    use dqmon::store::ScoreStore as _;
+    let counted: u64 = store
+        .counts(from, to, None)
+        .unwrap()
+        .iter()
+        .map(|c| c.counts.records)
+        .sum();
+    assert!(
+        counted < messages.len() as u64,
+        "what was not published is not counted: {counted}"
+    );
+}

@@ -49,6 +49,8 @@ pub(crate) struct PipelineContext {
     writer: Mutex<CheckpointWriter>,
     /// Set when the store failed: the loop stops without another checkpoint.
     pub(super) failed: AtomicBool,
+    /// What failed first, for the exit error.
+    failure: Mutex<Option<String>>,
     shutdown: CancellationToken,
 }
 
@@ -83,6 +85,7 @@ impl PipelineContext {
             merge: Mutex::new(p.merge),
             writer: Mutex::new(writer),
             failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
             shutdown: p.shutdown,
         }
     }
@@ -154,8 +157,17 @@ impl PipelineContext {
     pub(super) fn fail(&self, what: &str, error: &dyn std::fmt::Display) {
         error!(%error, "{what} failed: stopping, a restart resumes from the score store");
         self.metrics.checkpoint(Err(()));
+        self.failure
+            .lock()
+            .expect("failure lock")
+            .get_or_insert_with(|| format!("{what} failed: {error}"));
         self.failed.store(true, Ordering::Relaxed);
         self.shutdown.cancel();
+    }
+
+    /// What failed first, if anything did.
+    pub(super) fn failure(&self) -> Option<String> {
+        self.failure.lock().expect("failure lock").clone()
     }
 }
 

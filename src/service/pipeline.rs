@@ -124,7 +124,10 @@ impl Pipeline {
         let taken = ctx.checkpoint();
         ctx.settle(&self.consumer, true);
         if ctx.failed.load(Ordering::Relaxed) {
-            anyhow::bail!("the score store failed; restart to resume from it");
+            let why = ctx
+                .failure()
+                .unwrap_or_else(|| "the score store failed".into());
+            anyhow::bail!("{why}; restart to resume from the score store");
         }
         if taken {
             ctx.commit_group(&self.consumer);
