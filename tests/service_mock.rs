@@ -542,3 +542,52 @@ async fn a_fatal_producer_error_stops_the_service_and_counts_nothing_unpublished
         "what was not published is not counted: {counted}"
     );
 }
+
+/// In-flight outputs are bounded in bytes, not only in count: with
+/// 300 000-byte malformed messages (each dead letter carries its message)
+/// and a broker slow to acknowledge, the bytes in flight never pass
+/// `max_in_flight_bytes` by more than one message's outputs, and every
+/// message is still handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_outputs_are_bounded_in_bytes() {
+    const BOUND: usize = 1_000_000;
+    const PAYLOAD: usize = 300_000;
+    let checks = checks();
+    let (bus, bootstrap) = mock_bus(&checks);
+    let big: Vec<SimMessage> = (0..30)
+        .map(|i| SimMessage {
+            topic: checks.topics()[i % 6].clone(),
+            key: None,
+            timestamp_ms: START_MS + i as i64,
+            payload: vec![b'x'; PAYLOAD],
+        })
+        .collect();
+    publish(&producer(&bootstrap), &big).await;
+    // Every acknowledgement takes a while: outputs pile up unless bounded.
+    bus.broker_round_trip_time(1, Duration::from_millis(200))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&bootstrap, dir.path());
+    c.processing.max_in_flight_bytes = BOUND;
+    let service = Service::start(&c).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut peak = 0.0f64;
+    loop {
+        let text = service.metrics.encode();
+        peak = peak.max(metric(&text, "dq_output_in_flight_bytes", &[]));
+        if total(&text, "dq_deadletter_messages_total") == big.len() as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "every dead letter published");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    service.stop().await.unwrap();
+    assert!(
+        peak <= (BOUND + PAYLOAD) as f64,
+        "{peak} bytes in flight, over the bound by more than one message"
+    );
+    assert!(
+        peak >= (BOUND - PAYLOAD) as f64,
+        "the bound was reached ({peak} bytes at most): the test tests it"
+    );
+}

@@ -248,7 +248,8 @@ impl Outputs {
         for o in &mut outputs {
             self.send(o, Some(Instant::now()));
         }
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let now = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.metrics.set_in_flight_bytes(now);
         self.queue
             .lock()
             .expect("in-flight lock")
@@ -268,7 +269,8 @@ impl Outputs {
                 return;
             }
             let done = queue.pop_front().expect("front exists");
-            self.bytes.fetch_sub(done.bytes, Ordering::Relaxed);
+            let now = self.bytes.fetch_sub(done.bytes, Ordering::Relaxed) - done.bytes;
+            self.metrics.set_in_flight_bytes(now);
             let violations = done
                 .outputs
                 .iter()

@@ -45,6 +45,7 @@ pub struct Metrics {
     checkpoint: Histogram,
     checkpoint_errors: IntCounter,
     order_waits_expired: IntCounter,
+    in_flight_bytes: IntGauge,
 }
 
 /// Buckets of `dq_record_age_seconds`: a minute to a week.
@@ -288,6 +289,11 @@ impl Metrics {
                 "dq_checkpoint_errors_total",
                 "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
             ),
+            in_flight_bytes: int_gauge(
+                &r,
+                "dq_output_in_flight_bytes",
+                "Payload bytes of violation events and dead letters handed to the producer and not yet acknowledged (reading pauses at processing.max_in_flight_bytes).",
+            ),
             order_waits_expired: int_counter(
                 &r,
                 "dq_order_waits_expired_total",
@@ -336,6 +342,12 @@ impl Metrics {
     /// One message of the dataset judged late.
     pub(crate) fn late(&self, dataset: usize) {
         self.datasets[dataset].late.inc();
+    }
+
+    /// Output bytes in flight now.
+    pub(crate) fn set_in_flight_bytes(&self, bytes: usize) {
+        self.in_flight_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// The merge stopped waiting for a partition.
