@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use subtle::{Choice, ConstantTimeEq};
 
-use super::config::Role;
+use super::config::{Role, sha256};
 use super::{ApiConfig, ApiError, ApiState};
 use crate::catalog::Checks;
 
@@ -67,11 +67,6 @@ pub(crate) struct Identity {
     pub name: String,
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
-}
-
 /// Who a token belongs to, if anyone.
 ///
 /// Compared in constant time over SHA-256 digests (what `[[api.tokens]]`
@@ -128,11 +123,6 @@ pub(crate) fn authenticate(config: &ApiConfig, token: &str) -> Option<Identity> 
     found
 }
 
-/// The `sha256` of `[[api.tokens]]` for a token.
-pub fn token_sha256(token: &str) -> String {
-    hex::encode(sha256(token.as_bytes()))
-}
-
 /// The token of an `Authorization: Bearer ...` header.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -170,6 +160,7 @@ impl FromRequestParts<ApiState> for Access {
 mod tests {
     use std::collections::BTreeMap;
 
+    use super::super::config::token_sha256;
     use super::*;
 
     fn config() -> ApiConfig {

@@ -7,6 +7,17 @@ use serde::Deserialize;
 
 use crate::catalog::Checks;
 
+/// SHA-256, how `[[api.tokens]]` keeps a token.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The `sha256` of `[[api.tokens]]` for a token.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(sha256(token.as_bytes()))
+}
+
 /// What a token may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -184,7 +195,7 @@ impl ApiConfig {
                     .map(move |t| (format!("department_tokens.{d}"), t))
             }));
         for (place, token) in clear {
-            if hashes.contains(&super::auth::token_sha256(token)) {
+            if hashes.contains(&token_sha256(token)) {
                 return Err(format!(
                     "api.{place}: a token given twice, also in api.tokens"
                 ));

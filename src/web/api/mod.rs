@@ -23,10 +23,9 @@ mod violations;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use auth::token_sha256;
 pub(crate) use auth::{Access, Identity, authenticate, bearer_token};
 pub(crate) use config::is_token_byte;
-pub use config::{ApiConfig, NamedToken, Role};
+pub use config::{ApiConfig, NamedToken, Role, token_sha256};
 pub(crate) use error::ApiError;
 use query::ApiQuery;
 pub(crate) use scores::csv_response;
