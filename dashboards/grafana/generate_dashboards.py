@@ -344,6 +344,11 @@ def operations():
                         unit="suffix: err/s", min_=0,
                         desc="Failed writes to the violations or dead-letter topic; anything above 0 loses records (DQOutputErrors).",
                         overrides=[]), 12, 8),
+            (timeseries("Output bytes in flight",
+                        targets((f"sum(dq_output_in_flight_bytes{{{INST}}})", "in flight")),
+                        unit="bytes", min_=0,
+                        desc="Payload bytes of violation events and dead letters not yet acknowledged; reading pauses at "
+                             "processing.max_in_flight_bytes (64 MiB by default)."), 12, 8),
             (timeseries("Late messages and order waits",
                         targets(
                             (f"sum by (department, dataset) (rate(dq_late_messages_total{{{INST}}}[{RI}]))", TOPIC),
