@@ -226,6 +226,7 @@ impl Pipeline {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition(topic, partition);
         let result = if pause {
+            self.metrics.order_paused();
             self.consumer.pause(&tpl)
         } else {
             self.consumer.resume(&tpl)

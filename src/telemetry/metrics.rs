@@ -45,6 +45,7 @@ pub struct Metrics {
     checkpoint: Histogram,
     checkpoint_errors: IntCounter,
     order_waits_expired: IntCounter,
+    order_pauses: IntCounter,
     in_flight_bytes: IntGauge,
 }
 
@@ -289,6 +290,11 @@ impl Metrics {
                 "dq_checkpoint_errors_total",
                 "Checkpoints that could not be written or read back (store failure, or outputs not acknowledged before a revoke); dqmon then stops, to restart from the store.",
             ),
+            order_pauses: int_counter(
+                &r,
+                "dq_order_pauses_total",
+                "Partitions paused because the merge's buffers held more than processing.max_buffered_bytes (each pause drops what librdkafka had prefetched for it).",
+            ),
             in_flight_bytes: int_gauge(
                 &r,
                 "dq_output_in_flight_bytes",
@@ -348,6 +354,11 @@ impl Metrics {
     pub(crate) fn set_in_flight_bytes(&self, bytes: usize) {
         self.in_flight_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// A partition paused: it ran ahead of the others in message time.
+    pub(crate) fn order_paused(&self) {
+        self.order_pauses.inc();
     }
 
     /// The merge stopped waiting for a partition.
