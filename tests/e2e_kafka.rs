@@ -17,7 +17,7 @@ use common::*;
 use dqmon::catalog::Checks;
 use dqmon::service::Service;
 use dqmon::service::config::{
-    ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
+    Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use dqmon::sim::SimMessage;
 use rdkafka::ClientConfig;
@@ -137,10 +137,7 @@ fn config(iso: &Isolated, port: u16, store_dir: &Path) -> Config {
             path: store_dir.join("dqmon.sqlite"),
             ..StoreConfig::default()
         },
-        api: ApiConfig {
-            officer_tokens: vec![crash::OFFICER.into()],
-            ..ApiConfig::default()
-        },
+        api: crash::officer_api(),
     }
 }
 

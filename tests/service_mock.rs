@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use dqmon::service::Service;
 use dqmon::service::config::{
-    ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
+    Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use dqmon::sim::SimMessage;
 use dqmon::store::CheckpointStore as _;
@@ -64,10 +64,7 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
             path: dir.join("dqmon.sqlite"),
             ..StoreConfig::default()
         },
-        api: ApiConfig {
-            officer_tokens: vec![crash::OFFICER.into()],
-            ..ApiConfig::default()
-        },
+        api: crash::officer_api(),
     }
 }
 

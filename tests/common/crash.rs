@@ -17,8 +17,22 @@ use rdkafka::producer::FutureProducer;
 
 use super::publish;
 
-/// The officer token of test configurations.
+/// The officer token of test configurations (given by its hash, as
+/// `[[api.tokens]]` wants: `officer_api()`).
 pub const OFFICER: &str = "officer-token-for-tests-0001";
+
+/// The `[api]` of test configurations: the officer token, by its hash.
+pub fn officer_api() -> dqmon::web::api::ApiConfig {
+    dqmon::web::api::ApiConfig {
+        tokens: vec![dqmon::web::api::NamedToken {
+            name: "test-officer".into(),
+            role: dqmon::web::api::Role::Officer,
+            department: None,
+            sha256: dqmon::web::api::token_sha256(OFFICER),
+        }],
+        ..Default::default()
+    }
+}
 
 /// One `dqmon run --config` setup: where its store and configuration live.
 pub struct Setup {
@@ -49,8 +63,9 @@ pub fn write_config(
          [http]\nlisten_address = \"127.0.0.1:{http_port}\"\n\
          [hashing]\nsecret = \"crash test secret, long enough\"\n\
          [store]\npath = {store_path:?}\ncheckpoint_interval_ms = 500\ncheckpoint_max_messages = 3000\n\
-         [api]\nofficer_tokens = [{OFFICER:?}]\n\
-         [kafka.consumer_properties]\n"
+         [[api.tokens]]\nname = \"test-officer\"\nrole = \"officer\"\nsha256 = {officer_sha256:?}\n\
+         [kafka.consumer_properties]\n",
+        officer_sha256 = dqmon::web::api::token_sha256(OFFICER),
     );
     for (k, v) in consumer_properties {
         text.push_str(&format!("{k:?} = {v:?}\n"));
