@@ -7,11 +7,8 @@
 # --- build ----------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 
-# librdkafka is compiled by rdkafka-sys (cmake-build) with TLS from OpenSSL
-# built from source (ssl-vendored) and a bundled zlib: cmake is all it needs.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake \
- && rm -rf /var/lib/apt/lists/*
+# librdkafka, OpenSSL (ssl-vendored) and zlib (libz-static) are compiled from
+# source by their crates with the image's C compiler, make and perl: no packages.
 
 WORKDIR /build
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian packages dqmon needs, installed once on a fresh machine (as root,
-# or with sudo): a C toolchain, cmake and perl to build librdkafka and OpenSSL
+# or with sudo): a C toolchain and perl to build librdkafka, OpenSSL and zlib
 # from source (no -dev packages: the build needs none, see Cargo.toml); Java 17
 # and Maven for the local Kafka broker; Prometheus, Alertmanager, docker-compose
 # and PyYAML for the operator kit checks; Chromium and CJK fonts for the page check.
@@ -11,7 +11,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential cmake perl \
+    build-essential perl \
     openjdk-17-jdk-headless maven curl ca-certificates \
     prometheus prometheus-alertmanager docker-compose python3 python3-yaml \
     chromium fonts-noto-cjk >/dev/null
