@@ -230,11 +230,8 @@ async fn hundred_thousand_messages_count_exactly_as_eval() {
         expected.len(),
         "no violation lost or duplicated"
     );
-    let got: BTreeSet<(String, i32, i64, String)> = events.iter().map(violation_key).collect();
-    let want: BTreeSet<_> = expected
-        .iter()
-        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
-        .collect();
+    let got: BTreeSet<ViolationId> = events.iter().map(|e| violation_id(&event(e))).collect();
+    let want: BTreeSet<_> = expected.iter().map(violation_id).collect();
     assert_eq!(got, want, "eval's violations, every dimension");
     let letters = read_all(
         &bootstrap(),
@@ -243,12 +240,6 @@ async fn hundred_thousand_messages_count_exactly_as_eval() {
         Duration::from_secs(10),
     );
     assert_eq!(letters.len() as u64, malformed);
-}
-
-/// A violation event's identity: where its record is and which check failed.
-fn violation_key(e: &ReadBack) -> (String, i32, i64, String) {
-    let v: dqmon::model::Violation = serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
-    (v.topic, v.partition, v.offset, v.check)
 }
 
 /// The crash test of the score store: a backlog of 100 000 messages (ten
@@ -301,11 +292,8 @@ async fn killed_six_times_counts_exactly_as_an_uninterrupted_run() {
         usize::MAX,
         Duration::from_secs(15),
     );
-    let got: BTreeSet<(String, i32, i64, String)> = events.iter().map(violation_key).collect();
-    let want: BTreeSet<_> = expected
-        .iter()
-        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
-        .collect();
+    let got: BTreeSet<ViolationId> = events.iter().map(|e| violation_id(&event(e))).collect();
+    let want: BTreeSet<_> = expected.iter().map(violation_id).collect();
     assert_eq!(got, want, "every violation published, none invented");
 }
 
@@ -390,24 +378,18 @@ async fn sigterm_halfway_and_restart_skips_no_message() {
         usize::MAX,
         Duration::from_secs(15),
     );
-    let mut seen: BTreeMap<(String, i32, i64, String), u32> = BTreeMap::new();
+    let mut seen: BTreeMap<ViolationId, u32> = BTreeMap::new();
     let mut got = BTreeSet::new();
     for e in &events {
-        let v: dqmon::model::Violation =
-            serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
-        *seen
-            .entry((v.topic.clone(), v.partition, v.offset, v.check.clone()))
-            .or_default() += 1;
-        got.insert((v.topic, v.partition, v.offset, v.check));
+        let id = violation_id(&event(e));
+        *seen.entry(id.clone()).or_default() += 1;
+        got.insert(id);
     }
     assert!(
         seen.values().all(|&n| n == 1),
         "a message was handled twice"
     );
-    let want: BTreeSet<_> = expected
-        .iter()
-        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
-        .collect();
+    let want: BTreeSet<_> = expected.iter().map(violation_id).collect();
     assert!(want.len() > 1000);
     assert_eq!(
         got, want,

@@ -116,6 +116,20 @@ async fn wait_for(service: &Service, n: u64, violations: u64, deadletters: u64) 
     }
 }
 
+/// Waits up to a minute until the service has judged `n` records (`what`
+/// says which, if it never does); the metrics then.
+async fn records_judged(service: &Service, n: usize, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = scrape(service).await;
+        if total(&text, "dq_records_total") >= n as u64 {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Eleven days of message time: more than the uniqueness window.
 const BACKLOG_STEP_MS: i64 = 4 * 60_000;
 
@@ -222,19 +236,15 @@ async fn backlog_in_the_worst_order(tune: impl FnOnce(&mut Config)) -> String {
         usize::MAX,
         Duration::from_secs(5),
     );
-    let got: BTreeSet<(String, i32, i64, String)> = events
+    let got: BTreeSet<ViolationId> = events
         .iter()
         .map(|e| {
-            let v: dqmon::model::Violation =
-                serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap();
+            let v = event(e);
             assert_eq!(e.key.as_deref(), Some(v.department.as_bytes()));
-            (v.topic, v.partition, v.offset, v.check)
+            violation_id(&v)
         })
         .collect();
-    let want: BTreeSet<(String, i32, i64, String)> = expected_violations
-        .iter()
-        .map(|v| (v.topic.clone(), v.partition, v.offset, v.check.clone()))
-        .collect();
+    let want: BTreeSet<ViolationId> = expected_violations.iter().map(violation_id).collect();
     assert_eq!(events.len(), expected_violations.len());
     assert_eq!(got, want);
 
@@ -320,14 +330,7 @@ async fn a_broker_that_disappears_is_waited_for() {
     let messages = traffic(300, 3, START_MS);
     let n = messages.len();
     publish(&producer(&bootstrap), &messages).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while total(&service.metrics.encode(), "dq_records_total") < n as u64 {
-        assert!(
-            Instant::now() < deadline,
-            "consuming again after the outage"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    records_judged(&service, n, "consuming again after the outage").await;
     service.stop().await.unwrap();
 }
 
@@ -463,12 +466,8 @@ async fn a_message_older_than_what_was_judged_is_late_and_says_so() {
     let producer = producer(&bootstrap);
     let first = traffic(200, 9, START_MS);
     publish(&producer, &first).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while total(&scrape(&service).await, "dq_records_total") < first.len() as u64 {
-        assert!(Instant::now() < deadline, "the first messages are judged");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(total(&scrape(&service).await, "dq_late_messages_total"), 0);
+    let text = records_judged(&service, first.len(), "the first messages are judged").await;
+    assert_eq!(total(&text, "dq_late_messages_total"), 0);
 
     // A day before everything judged so far, and not JSON: one violation.
     let backfill = SimMessage {
@@ -478,15 +477,8 @@ async fn a_message_older_than_what_was_judged_is_late_and_says_so() {
         payload: b"not json".to_vec(),
     };
     publish(&producer, std::slice::from_ref(&backfill)).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let text = loop {
-        let text = scrape(&service).await;
-        if total(&text, "dq_records_total") == first.len() as u64 + 1 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "the backfill is judged");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let text = records_judged(&service, first.len() + 1, "the backfill is judged").await;
+    assert_eq!(total(&text, "dq_records_total"), first.len() as u64 + 1);
     let ds = checks
         .datasets
         .iter()
@@ -509,10 +501,7 @@ async fn a_message_older_than_what_was_judged_is_late_and_says_so() {
         usize::MAX,
         Duration::from_secs(5),
     );
-    let events: Vec<dqmon::model::Violation> = events
-        .iter()
-        .map(|e| serde_json::from_slice(e.payload.as_deref().unwrap()).unwrap())
-        .collect();
+    let events: Vec<dqmon::model::Violation> = events.iter().map(event).collect();
     let late: Vec<_> = events.iter().filter(|v| v.late).collect();
     assert_eq!(late.len(), 1, "only the backfill's violation is late");
     assert_eq!(late[0].timestamp, backfill.timestamp_ms);

@@ -567,6 +567,17 @@ mod tests {
             }
             let mut fetched = vec![0usize; partitions.len()];
             let mut paused = vec![false; partitions.len()];
+            // Fetches partition i's next record: true when there was one to fetch.
+            let fetch = |m: &mut Merge<()>, paused: &mut Vec<bool>, fetched: &mut Vec<usize>, i: usize| {
+                if paused[i] || fetched[i] == partitions[i].len() { return false; }
+                let o = fetched[i];
+                if let Pushed::Buffered { pause: true } =
+                    m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), 10, ()) {
+                    paused[i] = true;
+                }
+                fetched[i] += 1;
+                true
+            };
             let mut out: Vec<(i64, &str, i32, i64)> = Vec::new();
             let release = |m: &mut Merge<()>, paused: &mut Vec<bool>, out: &mut Vec<_>| {
                 while let Step::Released(r) = m.pop(now, ends(&wm)) {
@@ -582,27 +593,16 @@ mod tests {
             for (p, n, ask) in fetches {
                 let i = p % partitions.len();
                 for _ in 0..n {
-                    if paused[i] || fetched[i] == partitions[i].len() { break; }
-                    let o = fetched[i];
-                    if let Pushed::Buffered { pause: true } =
-                        m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), 10, ()) {
-                        paused[i] = true;
-                    }
-                    fetched[i] += 1;
+                    if !fetch(&mut m, &mut paused, &mut fetched, i) { break; }
                 }
                 if ask { release(&mut m, &mut paused, &mut out)?; }
             }
             // Then everything left, partition by partition.
             loop {
                 release(&mut m, &mut paused, &mut out)?;
-                let Some(i) = (0..partitions.len())
-                    .find(|&i| !paused[i] && fetched[i] < partitions[i].len()) else { break };
-                let o = fetched[i];
-                if let Pushed::Buffered { pause: true } =
-                    m.push(topic(i), i as i32, o as i64, Some(partitions[i][o]), 10, ()) {
-                    paused[i] = true;
+                if !(0..partitions.len()).any(|i| fetch(&mut m, &mut paused, &mut fetched, i)) {
+                    break;
                 }
-                fetched[i] += 1;
             }
             let mut want: Vec<(i64, &str, i32, i64)> = partitions
                 .iter()

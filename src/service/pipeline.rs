@@ -191,7 +191,15 @@ impl Pipeline {
     fn drain(&self) -> Drained {
         let ctx = self.consumer.context();
         ctx.merge.lock().expect("merge lock").forget_ends();
-        for _ in 0..BATCH {
+        let drained = self.release(BATCH);
+        self.report_passed_over();
+        drained
+    }
+
+    /// Releases and handles up to `n` records.
+    fn release(&self, n: usize) -> Drained {
+        let ctx = self.consumer.context();
+        for _ in 0..n {
             if self.backpressure() {
                 return Drained::More;
             }
@@ -204,21 +212,14 @@ impl Pipeline {
                     });
             let released = match step {
                 Step::Released(r) => r,
-                Step::Blocked => {
-                    self.report_passed_over();
-                    return Drained::Blocked;
-                }
-                Step::Idle => {
-                    self.report_passed_over();
-                    return Drained::Idle;
-                }
+                Step::Blocked => return Drained::Blocked,
+                Step::Idle => return Drained::Idle,
             };
             if released.resume {
                 self.pause_or_resume(&released.topic, released.partition, false);
             }
             self.handle(&released);
         }
-        self.report_passed_over();
         Drained::More
     }
 

@@ -159,6 +159,18 @@ pub fn read_all(
     out
 }
 
+/// A violation event read back from the violations topic.
+pub fn event(e: &ReadBack) -> Violation {
+    serde_json::from_slice(e.payload.as_deref().expect("an event has a payload")).unwrap()
+}
+
+/// A violation's identity: where its record is and which check failed.
+pub type ViolationId = (String, i32, i64, String);
+
+pub fn violation_id(v: &Violation) -> ViolationId {
+    (v.topic.clone(), v.partition, v.offset, v.check.clone())
+}
+
 /// What `dqmon eval` says about messages read back: judged in the bus's
 /// order (message time, then topic, partition, offset), as eval does.
 pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violation>) {

@@ -86,41 +86,36 @@ pub(crate) fn authenticate(config: &ApiConfig, token: &str) -> Option<Identity> 
         }
     };
     for t in &config.tokens {
-        // `validate` checked the digits; a bad entry matches nothing.
+        // `validate` checked both; an entry that fails them matches nothing.
         let mut digest = [0u8; 32];
         let decoded = hex::decode_to_slice(&t.sha256, &mut digest).is_ok();
-        let access = match (&t.role, &t.department) {
-            (Role::Officer, _) => Access::Officer,
-            (Role::Department, Some(d)) => Access::Department(d.clone()),
+        let department = match (t.role, &t.department) {
+            (Role::Officer, _) => None,
+            (Role::Department, Some(d)) => Some(d.as_str()),
             (Role::Department, None) => continue,
         };
         if decoded {
             consider(digest, &|| Identity {
-                access: access.clone(),
+                access: access_of(department),
                 name: t.name.clone(),
             });
         }
     }
     // Deprecated tokens in clear; an empty one never matches.
-    for (i, t) in config.officer_tokens.iter().enumerate() {
-        if !t.is_empty() {
-            consider(sha256(t.as_bytes()), &|| Identity {
-                access: Access::Officer,
-                name: format!("officer_tokens[{i}]"),
+    for t in config.clear_tokens() {
+        if !t.token.is_empty() {
+            consider(sha256(t.token.as_bytes()), &|| Identity {
+                access: access_of(t.department),
+                name: format!("{}[{}]", t.place(), t.index),
             });
         }
     }
-    for (d, tokens) in &config.department_tokens {
-        for (i, t) in tokens.iter().enumerate() {
-            if !t.is_empty() {
-                consider(sha256(t.as_bytes()), &|| Identity {
-                    access: Access::Department(d.clone()),
-                    name: format!("department_tokens.{d}[{i}]"),
-                });
-            }
-        }
-    }
     found
+}
+
+/// A department's access, or an officer's for none.
+fn access_of(department: Option<&str>) -> Access {
+    department.map_or(Access::Officer, |d| Access::Department(d.to_owned()))
 }
 
 /// The token of an `Authorization: Bearer ...` header.

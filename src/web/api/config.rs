@@ -112,15 +112,8 @@ impl ApiConfig {
     /// ambiguous); departments must exist in the contracts.
     pub fn validate(&self, checks: &Checks) -> Result<(), String> {
         let mut seen = BTreeSet::new();
-        let all = self
-            .officer_tokens
-            .iter()
-            .map(|t| ("officer_tokens".to_string(), t))
-            .chain(self.department_tokens.iter().flat_map(|(d, ts)| {
-                ts.iter()
-                    .map(move |t| (format!("department_tokens.{d}"), t))
-            }));
-        for (i, (place, token)) in all.enumerate() {
+        for (i, t) in self.clear_tokens().enumerate() {
+            let (place, token) = (t.place(), t.token);
             // Positions, not values, in messages: they are logged.
             if token.len() < MIN_TOKEN_LEN {
                 return Err(format!(
@@ -132,7 +125,7 @@ impl ApiConfig {
                     "api.{place}: a token has a character outside A-Z a-z 0-9 - . _ ~ + / ="
                 ));
             }
-            if !seen.insert(token.as_str()) {
+            if !seen.insert(token) {
                 return Err(format!("api.{place}: token #{i} is used twice"));
             }
         }
@@ -186,22 +179,40 @@ impl ApiConfig {
                 _ => {}
             }
         }
-        let clear = self
-            .officer_tokens
-            .iter()
-            .map(|t| ("officer_tokens".to_string(), t))
-            .chain(self.department_tokens.iter().flat_map(|(d, ts)| {
-                ts.iter()
-                    .map(move |t| (format!("department_tokens.{d}"), t))
-            }));
-        for (place, token) in clear {
-            if hashes.contains(&token_sha256(token)) {
+        for t in self.clear_tokens() {
+            if hashes.contains(&token_sha256(t.token)) {
                 return Err(format!(
-                    "api.{place}: a token given twice, also in api.tokens"
+                    "api.{}: a token given twice, also in api.tokens",
+                    t.place()
                 ));
             }
         }
         Ok(())
+    }
+
+    /// Every token given in clear (deprecated), officers' first, then each
+    /// department's in name order.
+    pub(crate) fn clear_tokens(&self) -> impl Iterator<Item = ClearToken<'_>> {
+        let officers = self
+            .officer_tokens
+            .iter()
+            .enumerate()
+            .map(|(index, token)| ClearToken {
+                department: None,
+                index,
+                token,
+            });
+        let departments = self.department_tokens.iter().flat_map(|(d, tokens)| {
+            tokens
+                .iter()
+                .enumerate()
+                .map(move |(index, token)| ClearToken {
+                    department: Some(d),
+                    index,
+                    token,
+                })
+        });
+        officers.chain(departments)
     }
 
     /// A warning for configurations that still give tokens in clear.
@@ -211,6 +222,25 @@ impl ApiConfig {
             "api.officer_tokens and api.department_tokens are deprecated: give each token as \
              [[api.tokens]] with name, role, department and sha256 (`dqmon token new` makes one)",
         )
+    }
+}
+
+/// A token given in clear, and where it stands in the configuration.
+pub(crate) struct ClearToken<'a> {
+    /// Its department; `None` in `officer_tokens`.
+    pub department: Option<&'a str>,
+    /// Its position in its list.
+    pub index: usize,
+    pub token: &'a str,
+}
+
+impl ClearToken<'_> {
+    /// Its list, as the configuration names it (never the token).
+    pub fn place(&self) -> String {
+        match self.department {
+            None => "officer_tokens".into(),
+            Some(d) => format!("department_tokens.{d}"),
+        }
     }
 }
 
