@@ -55,6 +55,9 @@ echo "$current" | grep -q '"messages":24000' || { echo "the demo's 24000 message
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_PERIOD="$period" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
     bash tests/scorecard_browser.sh
 
+echo "== the API against its OpenAPI document (schemathesis), on the same demo"
+DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" bash scripts/check-openapi.sh
+
 echo "== dqmon scores on the demo's store"
 ./target/release/dqmon scores --store "$DEMO_STORE" --period "$period" | tee /tmp/dqmon-scores.txt
 # Every department with traffic is ranked: rank 1 exists and no department is unscored.

@@ -403,7 +403,7 @@ async fn ranking_orders_by_score_with_ties_by_name_and_silent_last() {
 #[tokio::test]
 async fn worst_checks_and_datasets() {
     let checks = checks();
-    let v = scores("/api/v1/scores?from=2026-04-01&to=2026-06-30", OFFICER).await;
+    let v = scores("/api/v1/scores?period=2026-04-01..2026-06-30", OFFICER).await;
     let worst = v["departments"]["public_security"]["worst_checks"]
         .as_array()
         .unwrap();
@@ -447,10 +447,13 @@ async fn scores_json_round_trips_through_the_public_type() {
 }
 
 #[tokio::test]
-async fn from_to_and_period_agree() {
+async fn range_and_quarter_agree() {
     let a = scores("/api/v1/scores?period=2026-Q2", OFFICER).await;
-    let b = scores("/api/v1/scores?from=2026-04-01&to=2026-06-30", OFFICER).await;
+    let b = scores("/api/v1/scores?period=2026-04-01..2026-06-30", OFFICER).await;
     assert_eq!(a, b);
+    // A range is the days between its ends, in either order.
+    let c = scores("/api/v1/scores?period=2026-06-30..2026-04-01", OFFICER).await;
+    assert_eq!(a, c);
     // One day: only tax's 30 June.
     let v = scores("/api/v1/scores?period=2026-06-30", OFFICER).await;
     assert_eq!(v["departments"]["tax"]["records"], 40);
@@ -540,14 +543,21 @@ async fn bad_queries_are_400() {
         ("/api/v1/scores?period=2026-Q7", "quarter"),
         ("/api/v1/scores?period=last-month", "invalid period"),
         ("/api/v1/scores", "period"),
-        ("/api/v1/scores?from=2026-06-30&to=2026-06-01", "after"),
-        ("/api/v1/scores?from=2026-02-30&to=2026-03-01", "calendar"),
-        ("/api/v1/scores?from=2026-06-01", "together"),
+        ("/api/v1/scores?period=2026-02-30..2026-03-01", "calendar"),
+        ("/api/v1/scores?period=2026-Q2%20", "spaces"),
         (
-            "/api/v1/scores?period=2026-Q2&from=2026-06-01&to=2026-06-02",
-            "not both",
+            "/api/v1/scores?period=2026-06-01%20..%202026-06-02",
+            "spaces",
         ),
-        ("/api/v1/scores?period=2000-01-01..2026-01-01", "longer"),
+        // The range is a period form; from/to are the scorecard's fields.
+        (
+            "/api/v1/scores?from=2026-06-01&to=2026-06-02",
+            "unknown field `from`",
+        ),
+        (
+            "/api/v1/scores?period=2026-Q2&department=",
+            "unknown department",
+        ),
         (
             "/api/v1/scores?period=2026-Q2&departmnet=tax",
             "unknown field",
@@ -747,9 +757,58 @@ async fn openapi_lists_every_path() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|p| p["name"].as_str())
+        .filter_map(|p| p["name"].as_str().or(p["$ref"].as_str()))
         .collect();
-    assert_eq!(params, ["limit"]);
+    assert_eq!(params, ["#/components/parameters/department", "limit"]);
+    let limit = &paths["/api/v1/violations"]["get"]["parameters"][1]["schema"];
+    assert_eq!(limit["maximum"], VIOLATIONS_MAX, "the configured maximum");
+    let department = &v["components"]["parameters"]["department"]["schema"]["enum"];
+    assert_eq!(department, &serde_json::json!(checks().departments));
+    let period = &v["components"]["parameters"]["period"];
+    assert_eq!(period["required"], true);
+    let pattern = regex::Regex::new(period["schema"]["pattern"].as_str().unwrap()).unwrap();
+    assert!(pattern.is_match("2026-06-01..2026-06-30"));
+    assert!(!pattern.is_match("2026-02-29"));
+}
+
+/// A validator of the document's `#/components/schemas/{name}`.
+fn answer_schema(doc: &serde_json::Value, name: &str) -> jsonschema::Validator {
+    let mut schema = doc.clone();
+    schema["$ref"] = format!("#/components/schemas/{name}").into();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+#[tokio::test]
+async fn answers_fit_the_document() {
+    let doc = send(api(), get("/api/v1/openapi.json", None)).await.json();
+    let answers = [
+        ("/api/v1/scores?period=2026-Q2", "Scores"),
+        ("/api/v1/scores?period=2026-06-30&department=tax", "Scores"),
+        ("/api/v1/scores?period=1970", "Scores"),
+        ("/api/v1/scores?period=2026-Q7", "Error"),
+        ("/api/v1/violations?limit=0", "Error"),
+    ];
+    for (uri, name) in answers {
+        let v = send(api(), get(uri, Some(OFFICER))).await.json();
+        let errors: Vec<String> = answer_schema(&doc, name)
+            .iter_errors(&v)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{uri}: {errors:?}");
+    }
+    let violations = send(api(), get("/api/v1/violations", Some(OFFICER)))
+        .await
+        .json();
+    let rows = violations.as_array().unwrap();
+    assert!(!rows.is_empty(), "the fixture has violations to check");
+    let one = answer_schema(&doc, "Violation");
+    for row in rows {
+        assert!(one.is_valid(row), "{row}");
+    }
+    // The closed shapes have teeth: an extra field breaks them.
+    let mut extra = rows[0].clone();
+    extra["value"] = "a personal value".into();
+    assert!(!one.is_valid(&extra));
 }
 
 // ------------------------------------------------------------ store errors
@@ -1144,6 +1203,25 @@ async fn a_wrong_token_is_refused_and_the_way_back_stays_on_this_server() {
         let a = send(pages(state()), form).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{next}");
         assert_eq!(a.header(header::LOCATION), location, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_link_to_another_host_is_refused() {
+    for next in [
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fx",
+        "",
+        "%2F%C3%A9",
+    ] {
+        let r = Request::post(format!("/api/v1/sign-in-link?next={next}"))
+            .header(header::AUTHORIZATION, format!("Bearer {OFFICER}"))
+            .body(Body::empty())
+            .unwrap();
+        let a = send(routes(state()), r).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{next}: {}", a.text());
+        assert!(a.json()["error"].as_str().unwrap().contains("next"));
     }
 }
 

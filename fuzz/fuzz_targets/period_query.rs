@@ -1,9 +1,15 @@
 //! Any `period`, `from` and `to` query values: day bounds in order or an
-//! error, never a panic.
+//! error, never a panic; and the API's period parser accepts exactly what
+//! the OpenAPI document's pattern matches.
 #![no_main]
 
-use dqmon::model::period::{Period, from_query};
+use std::sync::LazyLock;
+
+use dqmon::model::period::{Period, from_query, pattern};
 use libfuzzer_sys::fuzz_target;
+
+static PATTERN: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(&pattern()).expect("the pattern compiles"));
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -23,4 +29,9 @@ fuzz_target!(|data: &[u8]| {
         let (from, to) = p.bounds();
         assert!(from <= to);
     }
+    assert_eq!(
+        PATTERN.is_match(text),
+        Period::parse_exact(text).is_ok(),
+        "{text:?}"
+    );
 });

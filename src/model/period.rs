@@ -1,16 +1,13 @@
 //! Reporting periods: a day, ISO week, month, quarter, year or explicit date
 //! range, with inclusive day bounds and a text form used by the CLI, the
-//! config and the HTTP API (`?period=2026-Q2` or `?from=…&to=…`).
+//! config, the scorecard and the HTTP API (`?period=2026-Q2`), and the
+//! pattern that describes that form exactly in the API's OpenAPI document.
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
-
-/// Longest range the HTTP API accepts, in days (about ten years): bounds the
-/// work of one request.
-pub(crate) const MAX_QUERY_DAYS: i64 = 3660;
 
 /// A reporting period. Years are four-digit (0000..=9999) in the text form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,18 +79,18 @@ impl Period {
 
     /// Parses `2026-06-15`, `2026-W24`, `2026-06`, `2026-Q2`, `2026` or
     /// `2026-06-01..2026-06-30`. Surrounding spaces are ignored and `w`/`q`
-    /// may be lower case; nothing else is lenient (fixed digit counts), so
-    /// one period has one spelling.
+    /// may be lower case; nothing else is lenient (fixed digit counts). A
+    /// range is the days between its two ends, written in either order.
     pub fn parse(s: &str) -> Result<Period, String> {
         let t = s.trim();
         let invalid = |why: &str| format!("invalid period {}: {why}", quoted(s));
         if let Some((a, b)) = t.split_once("..") {
-            let from = parse_date(a.trim()).map_err(|e| invalid(&e))?;
-            let to = parse_date(b.trim()).map_err(|e| invalid(&e))?;
-            if from > to {
-                return Err(invalid("range starts after it ends"));
-            }
-            return Ok(Period::Range { from, to });
+            let a = parse_date(a.trim()).map_err(|e| invalid(&e))?;
+            let b = parse_date(b.trim()).map_err(|e| invalid(&e))?;
+            return Ok(Period::Range {
+                from: a.min(b),
+                to: a.max(b),
+            });
         }
         let b = t.as_bytes();
         let year = || digits(&b[..4]).map(|y| y as i32);
@@ -125,6 +122,60 @@ impl Period {
             _ => Err(invalid(EXPECTED)),
         }
     }
+}
+
+impl Period {
+    /// [`Period::parse`] without the spaces it forgives: what the HTTP API
+    /// takes, and exactly the strings [`pattern`] matches, so the API's
+    /// description and its behaviour cannot disagree.
+    pub fn parse_exact(s: &str) -> Result<Period, String> {
+        if s.chars().any(char::is_whitespace) {
+            return Err(format!("invalid period {}: no spaces allowed", quoted(s)));
+        }
+        Period::parse(s)
+    }
+}
+
+/// The regular expression (ECMA-262 and Python `re` alike: ASCII classes,
+/// no look-around) of the strings [`Period::parse_exact`] accepts: calendar
+/// dates only, 29 February in leap years only, week 53 only in the years
+/// that have one. Years are 0000..=9999; the Gregorian calendar repeats
+/// every 400 years, so a year's century modulo 4 and its last two digits
+/// decide both leap years and ISO long years.
+pub fn pattern() -> String {
+    format!("^({})$", pattern_body())
+}
+
+/// [`pattern`] without its anchors (proptest generates from this).
+fn pattern_body() -> String {
+    const Y: &str = "[0-9]{4}";
+    const MONTH: &str = "(0[1-9]|1[0-2])";
+    // Two-digit numbers n with n % 4 == k: even tens take units {0,4,8} + k,
+    // odd tens (which add 2 modulo 4) units {2,6} + k.
+    const MOD4: [&str; 4] = [
+        "([02468][048]|[13579][26])",
+        "([02468][159]|[13579][37])",
+        "([02468][26]|[13579][048])",
+        "([02468][37]|[13579][159])",
+    ];
+    let leap = format!("([0-9]{{2}}(0[48]|[2468][048]|[13579][26])|{}00)", MOD4[0]);
+    let day = format!(
+        "({Y}-{MONTH}-(0[1-9]|1[0-9]|2[0-8])|{Y}-(0[13-9]|1[0-2])-(29|30)|{Y}-(0[13578]|1[02])-31|{leap}-02-29)"
+    );
+    // Years with 53 ISO weeks: by century class, the last two digits of the
+    // long years (from the calendar itself, not a table).
+    let long_years = (0..4)
+        .map(|k: i32| {
+            let ends: Vec<String> = (0..100)
+                .filter(|s| iso_weeks_in_year(100 * k + s) == 53)
+                .map(|s| format!("{s:02}"))
+                .collect();
+            format!("{}({})", MOD4[k as usize], ends.join("|"))
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    let week = format!("({Y}-[Ww](0[1-9]|[1-4][0-9]|5[0-2])|({long_years})-[Ww]53)");
+    format!("{day}|{day}\\.\\.{day}|{week}|{Y}-{MONTH}|{Y}-[Qq][1-4]|{Y}")
 }
 
 const EXPECTED: &str =
@@ -225,42 +276,32 @@ impl<'de> serde::Deserialize<'de> for Period {
     }
 }
 
-/// Inclusive day bounds from HTTP query parameters: either `period`
-/// (any [`Period::parse`] form) or both `from` and `to` (YYYY-MM-DD).
-/// Errors: neither or both forms, only one of from/to, an invalid date or
-/// period, from > to, more than [`MAX_QUERY_DAYS`] days. A caller with a
-/// default period handles the all-`None` case before calling.
+/// Inclusive day bounds from a page's or a command's parameters: either
+/// `period` (any [`Period::parse`] form) or both `from` and `to`
+/// (YYYY-MM-DD, in either order, like a range). Errors: neither or both
+/// forms, only one of from/to, an invalid date or period. A caller with a
+/// default period handles the all-`None` case before calling. No length
+/// limit: a store reads only the days it holds, so a long range costs no
+/// more than the data it covers.
 pub fn from_query(
     from: Option<&str>,
     to: Option<&str>,
     period: Option<&str>,
 ) -> Result<(NaiveDate, NaiveDate), String> {
-    let (from, to) = match (from, to, period) {
-        (None, None, None) => {
-            return Err("give ?period=… or ?from=YYYY-MM-DD&to=YYYY-MM-DD".into());
-        }
-        (None, None, Some(p)) => Period::parse(p)?.bounds(),
+    match (from, to, period) {
+        (None, None, None) => Err("give ?period=… or ?from=YYYY-MM-DD&to=YYYY-MM-DD".into()),
+        (None, None, Some(p)) => Ok(Period::parse(p)?.bounds()),
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-            return Err("give either period or from/to, not both".into());
+            Err("give either period or from/to, not both".into())
         }
         (Some(f), Some(t), None) => {
-            let (from, to) = (parse_date(f.trim())?, parse_date(t.trim())?);
-            if from > to {
-                return Err(format!("from {from} is after to {to}"));
-            }
-            (from, to)
+            let (a, b) = (parse_date(f.trim())?, parse_date(t.trim())?);
+            Ok((a.min(b), a.max(b)))
         }
         (Some(_), None, None) | (None, Some(_), None) => {
-            return Err("from and to must be given together".into());
+            Err("from and to must be given together".into())
         }
-    };
-    let days = (to - from).num_days() + 1;
-    if days > MAX_QUERY_DAYS {
-        return Err(format!(
-            "range of {days} days is longer than the {MAX_QUERY_DAYS} allowed"
-        ));
     }
-    Ok((from, to))
 }
 
 /// First and last day of the period, inclusive.
@@ -367,7 +408,6 @@ mod tests {
             "2026/06/15",
             "2026-06-15..",
             "..2026-06-15",
-            "2026-06-30..2026-06-01",
             "2026-06-01..2026-06",
             "２０２６",
             "2026-W２4",
@@ -467,7 +507,15 @@ mod tests {
         fn err(f: Option<&str>, t: Option<&str>, p: Option<&str>) -> String {
             from_query(f, t, p).unwrap_err()
         }
-        assert!(err(Some("2026-06-30"), Some("2026-06-01"), None).contains("after"));
+        // Either order: a range is the days between its ends.
+        assert_eq!(
+            from_query(Some("2026-06-30"), Some("2026-06-01"), None),
+            Ok((d("2026-06-01"), d("2026-06-30")))
+        );
+        assert_eq!(
+            from_query(None, None, Some("2026-06-30..2026-06-01")),
+            Ok((d("2026-06-01"), d("2026-06-30")))
+        );
         assert!(err(Some("2026-02-30"), Some("2026-03-01"), None).contains("calendar"));
         assert!(err(Some("2026-06-01"), Some("2026-06-30"), Some("2026")).contains("not both"));
         assert!(err(Some("2026-06-01"), None, Some("2026")).contains("not both"));
@@ -476,13 +524,11 @@ mod tests {
         assert!(err(None, None, None).contains("period"));
         assert!(err(None, None, Some("2026-Q7")).contains("quarter"));
         assert!(err(Some(""), Some(""), None).contains("YYYY-MM-DD"));
-        // 3660 days is the limit, inclusive; ten whole years (3653 days) pass.
-        assert!(from_query(Some("2016-01-01"), Some("2025-12-31"), None).is_ok());
-        let end = d("2020-01-01") + Days::new(3659);
-        assert!(from_query(Some("2020-01-01"), Some(&end.to_string()), None).is_ok());
-        let end = end + Days::new(1);
-        assert!(err(Some("2020-01-01"), Some(&end.to_string()), None).contains("3661"));
-        assert!(err(None, None, Some("2000-01-01..2026-01-01")).contains("longer"));
+        // No length limit: the whole representable calendar is one range.
+        assert_eq!(
+            from_query(None, None, Some("0000-01-01..9999-12-31")),
+            Ok((d("0000-01-01"), d("9999-12-31")))
+        );
     }
 
     #[test]
@@ -521,7 +567,93 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn exact_parse_refuses_spaces_that_parse_forgives() {
+        for spaced in [
+            " 2026",
+            "2026 ",
+            "2026-06-01 ..2026-06-02",
+            "2026\u{3000}",
+            "2026\n",
+        ] {
+            assert!(Period::parse_exact(spaced).is_err(), "{spaced:?}");
+        }
+        assert!(Period::parse(" 2026 ").is_ok());
+        assert!(Period::parse_exact("2026-w01").is_ok());
+    }
+
+    #[test]
+    fn pattern_knows_the_calendar() {
+        let re = regex::Regex::new(&pattern()).unwrap();
+        for good in [
+            "2024-02-29",
+            "2000-02-29",
+            "0000-02-29",
+            "2020-W53",
+            "2026-w53",
+            "2015-W53",
+            "2026-06-30..2026-06-01",
+            "9999-12-31",
+            "0000-Q1",
+            "2026-q4",
+        ] {
+            assert!(re.is_match(good), "{good}");
+        }
+        for bad in [
+            "2026-02-29",
+            "1900-02-29",
+            "2100-02-29",
+            "2021-W53",
+            "2027-W53",
+            "2026-06-31",
+            "2026-W00",
+            "2026-Q5",
+            "2026-00",
+            " 2026",
+            "2026\n",
+            "٢٠٢٦",
+        ] {
+            assert!(!re.is_match(bad), "{bad}");
+        }
+    }
+
+    /// One character of a period's text replaced by a likely-confusing one.
+    fn arb_near_period() -> impl Strategy<Value = String> {
+        (
+            arb_period(),
+            any::<prop::sample::Index>(),
+            prop::sample::select(vec![
+                '0', '1', '2', '3', '5', '9', 'W', 'w', 'Q', 'q', '-', '.', ' ', 'x',
+            ]),
+        )
+            .prop_map(|(p, at, c)| {
+                let mut chars: Vec<char> = p.to_string().chars().collect();
+                let i = at.index(chars.len());
+                chars[i] = c;
+                chars.into_iter().collect()
+            })
+    }
+
     proptest! {
+        #[test]
+        fn the_pattern_generates_only_periods(s in proptest::string::string_regex(&pattern_body()).unwrap()) {
+            prop_assert!(Period::parse_exact(&s).is_ok(), "{:?}", s);
+        }
+
+        #[test]
+        fn the_pattern_matches_exactly_what_parses(
+            p in arb_period(),
+            near in arb_near_period(),
+            noise in "[0-9WQwq.-]{0,24}",
+        ) {
+            let re = regex::Regex::new(&pattern()).unwrap();
+            let text = p.to_string();
+            prop_assert!(re.is_match(&text), "{}", text);
+            for s in [near, noise] {
+                prop_assert_eq!(re.is_match(&s), Period::parse_exact(&s).is_ok(), "{:?}", s);
+            }
+        }
+
         #[test]
         fn display_parse_round_trip(p in arb_period()) {
             let text = p.to_string();

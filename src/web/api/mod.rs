@@ -44,6 +44,21 @@ pub(crate) fn url_component(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
+/// Whether `next` (where a browser goes once signed in) is a path of this
+/// server: `//host` and `/\host` are other hosts to browsers, so a crafted
+/// link could send a signed-in user elsewhere. [`LOCAL_PATH_PATTERN`] says
+/// the same to API clients.
+pub(crate) fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// [`is_local_path`] as a JSON Schema pattern: `/`, then printable ASCII
+/// whose first character is neither `/` nor `\`.
+pub(crate) const LOCAL_PATH_PATTERN: &str = r"^/([!-.0-\[\]-~][!-~]*)?$";
+
 /// The API routes, with their own state (merge them into the service's router).
 pub fn routes(state: ApiState) -> Router {
     Router::new()
@@ -56,4 +71,38 @@ pub fn routes(state: ApiState) -> Router {
         )
         .route("/api/v1/openapi.json", get(openapi::get_openapi))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The document and the handler cannot disagree about `next`.
+        #[test]
+        fn local_path_pattern_is_the_rule(
+            s in prop_oneof!["\\PC{0,12}", "[/\\\\a-z.~ ]{0,6}", "/[!-~]{0,8}"],
+        ) {
+            let re = regex::Regex::new(LOCAL_PATH_PATTERN).unwrap();
+            prop_assert_eq!(re.is_match(&s), is_local_path(&s), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn local_paths() {
+        for good in ["/", "/departments/tax?period=2026", "/a//b"] {
+            assert!(is_local_path(good), "{good}");
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://x",
+            "/a b",
+            "/é",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
 }

@@ -1,17 +1,28 @@
 //! The OpenAPI 3.1 description of the API, served at `/api/v1/openapi.json`.
+//!
+//! It is exact, so a client (or a fuzzer: CI runs schemathesis against a live
+//! demo) can rely on it both ways: every request it allows is answered, and
+//! what it forbids is refused with 400. Departments come from the contracts,
+//! `limit`'s maximum from the configuration and the period's pattern from
+//! the parser's own module ([`crate::model::period::pattern`]).
 
 use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::violations::DEFAULT_VIOLATIONS_LIMIT;
+use super::{ApiState, LOCAL_PATH_PATTERN};
+use crate::model::Dimension;
+use crate::model::period::pattern;
 
 /// Public: it describes the API and holds no data.
-pub(super) async fn get_openapi() -> Json<Value> {
-    Json(openapi())
+pub(super) async fn get_openapi(State(state): State<ApiState>) -> Json<Value> {
+    Json(openapi(&state))
 }
 
 /// The OpenAPI 3.1 description of the API.
-fn openapi() -> Value {
+fn openapi(state: &ApiState) -> Value {
+    let limit_max = state.config.recent_violations_limit_max;
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -20,10 +31,10 @@ fn openapi() -> Value {
             "description": "Data-quality scores of the exchange's departments. A department's score for a period is the weighted mean, over the dimensions with at least one outcome, of passed/(passed+failed), times 100. Officer tokens see every department; department tokens only their own."
         },
         "security": [{"bearerAuth": []}],
-        "paths": paths(),
+        "paths": paths(limit_max),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "parameters": parameters(),
+            "parameters": parameters(&state.checks.departments),
             "schemas": schemas(),
         }
     })
@@ -38,23 +49,31 @@ fn with_errors(ok: Value) -> Value {
         })
     };
     let mut responses = json!({
-        "400": error("Invalid period, dates, department or limit, or an unknown parameter"),
+        "400": error("A parameter outside this description: a period or limit that does not match, an unknown department, an unknown parameter"),
         "401": {
             "description": "Missing or invalid bearer token",
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": error("The token's department differs from the requested one"),
+        "408": {"description": "No answer within the configured request timeout (a busy or slow server)"},
         "500": error("Internal error (details are in the server log)"),
     });
     responses["200"] = ok;
     responses
 }
 
-fn paths() -> Value {
+/// `responses` with the 503 of a full table of sign-in links.
+fn with_unavailable(mut responses: Value) -> Value {
+    responses["503"] = json!({
+        "description": "Too many sign-in links outstanding; try again later",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    });
+    responses
+}
+
+fn paths(limit_max: usize) -> Value {
     let period_params = json!([
-        {"$ref": "#/components/parameters/from"},
-        {"$ref": "#/components/parameters/to"},
         {"$ref": "#/components/parameters/period"},
         {"$ref": "#/components/parameters/department"},
     ]);
@@ -82,7 +101,8 @@ fn paths() -> Value {
                 {"$ref": "#/components/parameters/department"},
                 {"name": "limit", "in": "query", "required": false,
                  "description": "How many (default 100, at most the configured maximum)",
-                 "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_VIOLATIONS_LIMIT}}
+                 "schema": {"type": "integer", "minimum": 1, "maximum": limit_max,
+                            "default": DEFAULT_VIOLATIONS_LIMIT.min(limit_max)}}
             ],
             "responses": with_errors(json!({
                 "description": "Violations",
@@ -97,17 +117,17 @@ fn paths() -> Value {
             "parameters": [
                 {"name": "next", "in": "query", "required": false,
                  "description": "A page of this server to open once signed in",
-                 "schema": {"type": "string", "pattern": "^/"}}
+                 "schema": {"type": "string", "pattern": LOCAL_PATH_PATTERN}}
             ],
-            "responses": with_errors(json!({
+            "responses": with_unavailable(with_errors(json!({
                 "description": "The link",
                 "content": {"application/json": {"schema": {
                     "type": "object", "required": ["path", "expires_in_secs"],
                     "properties": {
                         "path": {"type": "string", "pattern": "^/login/once/"},
-                        "expires_in_secs": {"type": "integer"}}
+                        "expires_in_secs": {"type": "integer", "minimum": 1}}
                 }}}
-            }))
+            })))
         }},
         "/api/v1/openapi.json": {"get": {
             "summary": "This description",
@@ -121,71 +141,90 @@ fn paths() -> Value {
 }
 
 /// The query parameters the paths refer to.
-fn parameters() -> Value {
+fn parameters(departments: &[String]) -> Value {
     json!({
-        "from": {"name": "from", "in": "query", "required": false,
-                 "description": "First day (with `to`), YYYY-MM-DD",
-                 "schema": {"type": "string", "format": "date"}},
-        "to": {"name": "to", "in": "query", "required": false,
-               "description": "Last day, inclusive (with `from`), YYYY-MM-DD",
-               "schema": {"type": "string", "format": "date"}},
-        "period": {"name": "period", "in": "query", "required": false,
-                   "description": "Instead of from/to: 2026-06-15, 2026-W24, 2026-06, 2026-Q2, 2026 or 2026-06-01..2026-06-30",
-                   "schema": {"type": "string"}},
+        "period": {"name": "period", "in": "query", "required": true,
+                   "description": "A day (2026-06-15), ISO week (2026-W24), month (2026-06), quarter (2026-Q2), year (2026) or range of days (2026-06-01..2026-06-30, ends in either order, both inclusive), in the exchange's time zone",
+                   "schema": {"type": "string", "pattern": pattern()}},
         "department": {"name": "department", "in": "query", "required": false,
-                       "description": "One department; a department token defaults to its own",
-                       "schema": {"type": "string"}}
+                       "description": "One department; a department token defaults to its own and may ask for no other (403)",
+                       "schema": {"type": "string", "enum": departments}}
     })
 }
 
-/// The answers' shapes.
+/// The answers' shapes. Closed (`additionalProperties: false`) wherever the
+/// shape is fixed; department, dataset and check names are data (a store
+/// holds periods of older contracts), so they are not enumerated.
 fn schemas() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    let score = json!({"type": ["number", "null"], "minimum": 0, "maximum": 100});
+    let dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
     json!({
-        "Error": {"type": "object", "required": ["error"],
+        "Error": {"type": "object", "required": ["error"], "additionalProperties": false,
                   "properties": {"error": {"type": "string"}}},
-        "Counts": {"type": "object", "required": ["passed", "failed"], "properties": {
-            "passed": {"type": "integer"}, "failed": {"type": "integer"}}},
-        "Dimensions": {"type": "object", "properties": {
-            "completeness": {"$ref": "#/components/schemas/Counts"},
-            "format": {"$ref": "#/components/schemas/Counts"},
-            "consistency": {"$ref": "#/components/schemas/Counts"},
-            "freshness": {"$ref": "#/components/schemas/Counts"},
-            "uniqueness": {"$ref": "#/components/schemas/Counts"}}},
-        "Dataset": {"type": "object", "properties": {
-            "records": {"type": "integer"}, "malformed": {"type": "integer"},
-            "score": {"type": ["number", "null"]},
-            "dimensions": {"$ref": "#/components/schemas/Dimensions"},
-            "checks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Counts"}}}},
-        "Department": {"type": "object", "properties": {
-            "records": {"type": "integer"}, "malformed": {"type": "integer"},
-            "score": {"type": ["number", "null"]},
-            "dimensions": {"$ref": "#/components/schemas/Dimensions"},
-            "datasets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dataset"}},
-            "worst_checks": {"type": "array", "items": {"type": "object", "properties": {
-                "dataset": {"type": "string"}, "check": {"type": "string"},
-                "dimension": {"type": ["string", "null"]},
-                "failed": {"type": "integer"}, "passed": {"type": "integer"},
-                "fail_rate": {"type": "number"}}}},
-            "worst_datasets": {"type": "array", "items": {"type": "object", "properties": {
-                "dataset": {"type": "string"}, "score": {"type": "number"},
-                "records": {"type": "integer"}}}}}},
-        "Scores": {"type": "object", "properties": {
-            "period": {"type": "object", "properties": {
-                "from": {"type": "string", "format": "date"},
-                "to": {"type": "string", "format": "date"}}},
-            "messages": {"type": "integer"}, "malformed": {"type": "integer"},
-            "departments": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Department"}},
-            "ranking": {"type": "array", "items": {"type": "object", "properties": {
-                "rank": {"type": ["integer", "null"]}, "department": {"type": "string"},
-                "score": {"type": ["number", "null"]}}}}}},
-        "Violation": {"type": "object", "properties": {
-            "topic": {"type": "string"}, "partition": {"type": "integer"},
-            "offset": {"type": "integer"},
-            "timestamp": {"type": "integer", "description": "Message time, epoch milliseconds"},
-            "record_id": {"type": ["string", "null"]},
-            "department": {"type": "string"}, "dataset": {"type": "string"},
-            "dimension": {"type": "string"}, "check": {"type": "string"},
-            "field": {"type": ["string", "null"]}, "reason": {"type": "string"},
-            "late": {"type": "boolean", "description": "Judged on arrival after later messages (the late-message rule)"}}}
+        "Counts": {"type": "object", "required": ["passed", "failed"], "additionalProperties": false,
+                   "properties": {"passed": count, "failed": count}},
+        "Dimensions": {"type": "object", "required": dimensions, "additionalProperties": false,
+                       "properties": dimensions.iter()
+                           .map(|d| (d.to_string(), json!({"$ref": "#/components/schemas/Counts"})))
+                           .collect::<serde_json::Map<_, _>>()},
+        "Dataset": {"type": "object", "additionalProperties": false,
+                    "required": ["records", "malformed", "score", "dimensions", "checks"],
+                    "properties": {
+                        "records": count, "malformed": count, "score": score,
+                        "dimensions": {"$ref": "#/components/schemas/Dimensions"},
+                        "checks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Counts"}}}},
+        "Department": {"type": "object", "additionalProperties": false,
+                       "required": ["records", "malformed", "score", "dimensions", "datasets", "worst_checks", "worst_datasets"],
+                       "properties": {
+                           "records": count, "malformed": count, "score": score,
+                           "dimensions": {"$ref": "#/components/schemas/Dimensions"},
+                           "datasets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dataset"}},
+                           "worst_checks": {"type": "array", "items": {
+                               "type": "object", "additionalProperties": false,
+                               "required": ["dataset", "check", "dimension", "failed", "passed", "fail_rate"],
+                               "properties": {
+                                   "dataset": {"type": "string"}, "check": {"type": "string"},
+                                   "dimension": {"type": ["string", "null"], "enum": dimensions.iter().map(|d| json!(d)).chain([Value::Null]).collect::<Vec<_>>(),
+                                                 "description": "null for a check the current contracts no longer define"},
+                                   "failed": count, "passed": count,
+                                   "fail_rate": {"type": "number", "minimum": 0, "maximum": 1}}}},
+                           "worst_datasets": {"type": "array", "items": {
+                               "type": "object", "additionalProperties": false,
+                               "required": ["dataset", "score", "records"],
+                               "properties": {
+                                   "dataset": {"type": "string"},
+                                   "score": {"type": "number", "minimum": 0, "maximum": 100},
+                                   "records": count}}}}},
+        "Scores": {"type": "object", "additionalProperties": false,
+                   "required": ["period", "messages", "malformed", "departments", "ranking"],
+                   "properties": {
+                       "period": {"type": "object", "additionalProperties": false, "required": ["from", "to"],
+                                  "properties": {
+                                      "from": {"type": "string", "format": "date"},
+                                      "to": {"type": "string", "format": "date"}}},
+                       "messages": count, "malformed": count,
+                       "departments": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Department"}},
+                       "ranking": {"type": "array", "items": {
+                           "type": "object", "additionalProperties": false,
+                           "required": ["rank", "department", "score"],
+                           "properties": {
+                               "rank": {"type": ["integer", "null"], "minimum": 1},
+                               "department": {"type": "string"},
+                               "score": score}}}}},
+        "Violation": {"type": "object", "additionalProperties": false,
+                      "required": ["topic", "partition", "offset", "timestamp", "record_id", "department",
+                                   "dataset", "dimension", "check", "field", "reason", "late"],
+                      "properties": {
+                          "topic": {"type": "string"},
+                          "partition": {"type": "integer", "minimum": 0},
+                          "offset": {"type": "integer", "minimum": 0},
+                          "timestamp": {"type": "integer", "description": "Message time, epoch milliseconds"},
+                          "record_id": {"type": ["string", "null"]},
+                          "department": {"type": "string"}, "dataset": {"type": "string"},
+                          "dimension": {"type": "string", "enum": dimensions},
+                          "check": {"type": "string"},
+                          "field": {"type": ["string", "null"]}, "reason": {"type": "string"},
+                          "late": {"type": "boolean", "description": "Judged on arrival after later messages (the late-message rule)"}}}
     })
 }

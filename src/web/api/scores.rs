@@ -7,15 +7,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Access, ApiError, ApiQuery, ApiState};
-use crate::model::period::{PeriodBounds, from_query};
+use crate::model::period::{Period, PeriodBounds};
 use crate::tally::{Scores, scores_csv};
 
-/// Query of the score endpoints.
+/// Query of the score endpoints: one `period` in the exact form the OpenAPI
+/// document's pattern states (a range is `period=FROM..TO`), so that every
+/// request the document allows is answered.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScoresQuery {
-    from: Option<String>,
-    to: Option<String>,
     period: Option<String>,
     department: Option<String>,
 }
@@ -40,8 +40,15 @@ pub(super) async fn get_scores_csv(
 
 async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result<Scores, ApiError> {
     let department = access.department_filter(&state.checks, q.department.as_deref())?;
-    let (from, to) = from_query(q.from.as_deref(), q.to.as_deref(), q.period.as_deref())
-        .map_err(ApiError::BadRequest)?;
+    let Some(period) = q.period else {
+        return Err(ApiError::BadRequest(
+            "give ?period= (2026-06-15, 2026-W24, 2026-06, 2026-Q2, 2026 or 2026-06-01..2026-06-30)"
+                .into(),
+        ));
+    };
+    let (from, to) = Period::parse_exact(&period)
+        .map_err(ApiError::BadRequest)?
+        .bounds();
     state.scores(PeriodBounds { from, to }, department).await
 }
 

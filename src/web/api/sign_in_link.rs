@@ -4,11 +4,11 @@
 //! [`super::LINK_TTL`]; no token ever travels in a URL.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiState, Identity};
+use super::{ApiError, ApiQuery, ApiState, Identity, is_local_path};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,8 +20,15 @@ pub(super) struct LinkQuery {
 pub(super) async fn post_sign_in_link(
     identity: Identity,
     State(state): State<ApiState>,
-    Query(q): Query<LinkQuery>,
+    ApiQuery(q): ApiQuery<LinkQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(next) = &q.next
+        && !is_local_path(next)
+    {
+        return Err(ApiError::BadRequest(
+            "next must be a path of this server (/…, printable ASCII)".into(),
+        ));
+    }
     let code = state
         .sessions
         .link(identity)

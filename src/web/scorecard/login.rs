@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::layout::{SCORECARD, encode, error_page, page};
 use crate::web::api::{
-    Access, ApiError, ApiState, Identity, authenticate, bearer_token, is_token_byte,
+    Access, ApiError, ApiState, Identity, authenticate, bearer_token, is_local_path, is_token_byte,
 };
 
 /// The cookie holding a signed-in browser's session id.
@@ -63,21 +63,10 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value.trim())
 }
 
-/// Where to go after signing in: a path on this server only, so a crafted
-/// link cannot send a signed-in user elsewhere (`//host` and `/\host` are
-/// other hosts to browsers).
+/// Where to go after signing in: a path on this server only (see
+/// [`is_local_path`]), else the ranking.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && n.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            n
-        }
-        _ => "/",
-    }
+    next.filter(|n| is_local_path(n)).unwrap_or("/")
 }
 
 #[derive(Debug, Default, Deserialize)]
