@@ -6,6 +6,8 @@
 //!
 //! cargo bench --bench engine
 //!
+//! The `workers` group evaluates the same mix on 1 and 2 threads.
+//!
 //! The two run one after the other, so a noisy machine skews their ratio;
 //! `cargo run --release --example engine_ratio` interleaves them instead.
 
@@ -69,5 +71,37 @@ fn records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile, records);
+/// The same evaluation on 1 and 2 workers (`Engine::evaluate_batch`): the
+/// stateless half on every worker, the stateful half in order.
+fn workers(c: &mut Criterion) {
+    let checks = Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap());
+    let messages = mix();
+    let batch: Vec<_> = messages
+        .iter()
+        .map(|m| (m.as_message(), checks.day_of(m.timestamp_ms)))
+        .collect();
+    let mut group = c.benchmark_group("workers");
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    group.sample_size(20);
+    for n in [1, 2] {
+        group.bench_function(format!("evaluate_batch/{n}"), |b| {
+            b.iter_batched(
+                || Engine::new(checks.clone(), b"bench"),
+                |engine| {
+                    // Batches of the pipeline's size.
+                    for part in batch.chunks(4096) {
+                        engine.evaluate_batch(part, n, |_, o| {
+                            black_box(o);
+                        });
+                    }
+                    engine
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compile, records, workers);
 criterion_main!(benches);

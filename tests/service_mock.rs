@@ -59,7 +59,12 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
             secret: Some("a test secret, long enough".into()),
             secret_file: None,
         },
-        processing: ProcessingConfig::default(),
+        // More workers than this machine's cores: the outcomes must not
+        // depend on them, whatever machine runs the tests.
+        processing: ProcessingConfig {
+            workers: 3,
+            ..ProcessingConfig::default()
+        },
         store: StoreConfig {
             path: dir.join("dqmon.sqlite"),
             ..StoreConfig::default()

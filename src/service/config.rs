@@ -189,6 +189,12 @@ pub struct ProcessingConfig {
     /// assigned) is paused until it drains to half its share.
     #[serde(default = "default_max_buffered_bytes")]
     pub max_buffered_bytes: usize,
+    /// Threads evaluating records (default: the cores available). The
+    /// checks that need only the record run on all of them; the judgements
+    /// against the state (cross-source, uniqueness) stay in message-time
+    /// order on one, so outcomes never depend on this setting.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
 }
 
 impl Default for ProcessingConfig {
@@ -199,10 +205,14 @@ impl Default for ProcessingConfig {
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
             max_lag_ms: default_max_lag_ms(),
             max_buffered_bytes: default_max_buffered_bytes(),
+            workers: default_workers(),
         }
     }
 }
 
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 fn default_store_path() -> PathBuf {
     PathBuf::from("dqmon.sqlite")
 }
@@ -284,6 +294,9 @@ impl Config {
         let mut problems = config.http.problems();
         if config.processing.max_in_flight_messages == 0 {
             problems.push("processing.max_in_flight_messages: must be at least 1");
+        }
+        if config.processing.workers == 0 {
+            problems.push("processing.workers: must be at least 1");
         }
         if config.processing.max_in_flight_bytes == 0 {
             problems.push("processing.max_in_flight_bytes: must be at least 1");

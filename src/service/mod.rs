@@ -241,6 +241,7 @@ impl Started {
             deadletter_topic: config.kafka.deadletter_topic.clone(),
             max_in_flight: config.processing.max_in_flight_messages,
             max_in_flight_bytes: config.processing.max_in_flight_bytes,
+            workers: config.processing.workers,
         };
         let token = self.shutdown.clone();
         let pipeline = std::thread::Builder::new()

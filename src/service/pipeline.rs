@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message as _;
@@ -31,7 +32,7 @@ use super::order::{Fetched, Pushed, Released, Step};
 use super::outputs::PendingOutput;
 use super::today::Today;
 use crate::catalog::Checks;
-use crate::engine::{Engine, violations};
+use crate::engine::{Engine, RecordOutcome, violations};
 use crate::model::Message;
 use crate::telemetry::Metrics;
 
@@ -40,6 +41,15 @@ use crate::telemetry::Metrics;
 /// reads everything librdkafka has fetched before releasing: what a partition
 /// already fetched then holds the others back instead of coming late.
 const BATCH: usize = 4096;
+
+/// Records evaluated together, on `processing.workers` threads: enough for
+/// every worker to have chunks to prepare, few enough that outputs and
+/// back-pressure are looked at often.
+const SUB_BATCH: usize = 1024;
+
+/// What a record's violation events may add to the bytes in flight, for
+/// back-pressure before they exist (a few events of a few hundred bytes).
+const EVENTS_ESTIMATE: usize = 1024;
 
 /// What a buffered record costs besides its bytes (allocations, its entry),
 /// as `processing.max_buffered_bytes` counts it.
@@ -70,6 +80,8 @@ pub(crate) struct Pipeline {
     pub max_in_flight: usize,
     /// Payload bytes of the in-flight outputs above which reading pauses.
     pub max_in_flight_bytes: usize,
+    /// Threads evaluating (`processing.workers`), this one included.
+    pub workers: usize,
 }
 
 impl Pipeline {
@@ -196,31 +208,53 @@ impl Pipeline {
         drained
     }
 
-    /// Releases and handles up to `n` records.
+    /// Releases and handles up to `n` records, a sub-batch at a time: the
+    /// engine evaluates a sub-batch on `workers` threads.
     fn release(&self, n: usize) -> Drained {
-        let ctx = self.consumer.context();
-        for _ in 0..n {
-            if self.backpressure() {
-                return Drained::More;
+        let mut left = n;
+        while left > 0 {
+            let (batch, end) = self.take(left.min(SUB_BATCH));
+            left -= batch.len();
+            for r in batch.iter().filter(|r| r.resume) {
+                self.pause_or_resume(&r.topic, r.partition, false);
             }
-            let step =
-                ctx.merge
-                    .lock()
-                    .expect("merge lock")
-                    .pop(Instant::now(), |topic, partition| {
-                        super::kafka::cached_watermarks(&self.consumer, topic, partition)
-                    });
-            let released = match step {
-                Step::Released(r) => r,
-                Step::Blocked => return Drained::Blocked,
-                Step::Idle => return Drained::Idle,
-            };
-            if released.resume {
-                self.pause_or_resume(&released.topic, released.partition, false);
+            self.handle(&batch);
+            if let Some(end) = end {
+                return end;
             }
-            self.handle(&released);
         }
         Drained::More
+    }
+
+    /// Up to `n` records in message-time order, as many as the outputs have
+    /// room for (counting what this batch will add: its payloads, which dead
+    /// letters copy, and [`EVENTS_ESTIMATE`] for violation events), and why
+    /// it stopped short, if it did.
+    fn take(&self, n: usize) -> (Vec<Released<Fetched>>, Option<Drained>) {
+        let ctx = self.consumer.context();
+        let outputs = &ctx.outputs;
+        let mut merge = ctx.merge.lock().expect("merge lock");
+        let mut batch = Vec::with_capacity(n.min(SUB_BATCH));
+        let mut bytes = 0;
+        while batch.len() < n {
+            if outputs.len() + batch.len() >= self.max_in_flight
+                || outputs.bytes() + bytes >= self.max_in_flight_bytes
+            {
+                return (batch, Some(Drained::More));
+            }
+            let step = merge.pop(Instant::now(), |topic, partition| {
+                super::kafka::cached_watermarks(&self.consumer, topic, partition)
+            });
+            match step {
+                Step::Released(r) => {
+                    bytes += r.record.payload.as_ref().map_or(0, |p| p.len()) + EVENTS_ESTIMATE;
+                    batch.push(r);
+                }
+                Step::Blocked => return (batch, Some(Drained::Blocked)),
+                Step::Idle => return (batch, Some(Drained::Idle)),
+            }
+        }
+        (batch, None)
     }
 
     fn pause_or_resume(&self, topic: &str, partition: i32, pause: bool) {
@@ -265,19 +299,50 @@ impl Pipeline {
         }
     }
 
-    fn handle(&self, r: &Released<Fetched>) {
+    /// Evaluates a batch (in parallel, judged in order) and handles each
+    /// outcome in order.
+    fn handle(&self, batch: &[Released<Fetched>]) {
+        if batch.is_empty() {
+            return;
+        }
         let started = Instant::now();
-        let msg = Message {
-            topic: &r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp_ms: r.timestamp_ms,
-            key: r.record.key.as_deref(),
-            payload: r.record.payload.as_deref(),
-        };
+        let messages: Vec<(Message<'_>, NaiveDate)> = batch
+            .iter()
+            .map(|r| {
+                let msg = Message {
+                    topic: &r.topic,
+                    partition: r.partition,
+                    offset: r.offset,
+                    timestamp_ms: r.timestamp_ms,
+                    key: r.record.key.as_deref(),
+                    payload: r.record.payload.as_deref(),
+                };
+                (msg, self.checks.day_of(r.timestamp_ms))
+            })
+            .collect();
+        self.engine
+            .evaluate_batch(&messages, self.workers, |i, outcome| {
+                let (msg, day) = &messages[i];
+                self.handle_outcome(msg, *day, batch[i].late, outcome);
+            });
+        // The histogram is per message: each gets the batch's mean.
+        let each = started.elapsed().as_secs_f64() / batch.len() as f64;
+        for _ in batch {
+            self.metrics.processing().observe(each);
+        }
+    }
+
+    /// Counts one judged message, accumulates it for the next checkpoint and
+    /// hands its violations and dead letter to the producer.
+    fn handle_outcome(
+        &self,
+        msg: &Message<'_>,
+        day: NaiveDate,
+        late: bool,
+        outcome: Option<RecordOutcome>,
+    ) {
         let ctx = self.consumer.context();
-        let day = self.checks.day_of(msg.timestamp_ms);
-        let Some(outcome) = self.engine.evaluate(&msg, day) else {
+        let Some(outcome) = outcome else {
             // Only contract topics are subscribed; nothing to do but move on.
             ctx.accumulator.lock().expect("accumulator lock").handled(
                 msg.topic,
@@ -287,14 +352,14 @@ impl Pipeline {
             return;
         };
         self.metrics.observe(&outcome, msg.timestamp_ms);
-        if r.late {
+        if late {
             self.metrics.late(outcome.dataset);
         }
         self.today.add(day, &outcome);
         let ds = &self.checks.datasets[outcome.dataset];
-        let mut events = violations(&msg, ds, &outcome);
+        let mut events = violations(msg, ds, &outcome);
         for v in &mut events {
-            v.late = r.late;
+            v.late = late;
         }
         {
             let mut acc = ctx.accumulator.lock().expect("accumulator lock");
@@ -315,15 +380,12 @@ impl Pipeline {
                 .map_or("malformed", |c| c.reason.as_ref());
             outputs.push(PendingOutput::dead_letter(
                 &self.deadletter_topic,
-                &msg,
+                msg,
                 ds,
                 reason,
                 ctx.outputs.max_message_bytes(),
             ));
         }
         ctx.outputs.publish(outcome.dataset, outputs);
-        self.metrics
-            .processing()
-            .observe(started.elapsed().as_secs_f64());
     }
 }
