@@ -3,7 +3,8 @@
 //! consumer that reads the same topics and does nothing. The ratio is the figure.
 //!
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
-//! (`CHECKPOINT_MAX_MESSAGES=10000` to try another checkpoint size.)
+//! (`CHECKPOINT_MAX_MESSAGES=10000` to try another checkpoint size,
+//! `WORKERS=1` another number of evaluating threads.)
 //!
 //! With `live` after the count, dqmon starts first and is caught up (every
 //! partition at its end) when the traffic is published: its rate is then
@@ -137,7 +138,11 @@ async fn main() -> anyhow::Result<()> {
             secret: Some("throughput benchmark secret".into()),
             secret_file: None,
         },
-        processing: ProcessingConfig::default(),
+        processing: ProcessingConfig {
+            workers: std::env::var("WORKERS")
+                .map_or(Ok(ProcessingConfig::default().workers), |w| w.parse())?,
+            ..ProcessingConfig::default()
+        },
         store: StoreConfig {
             path: store_dir.path().join("dqmon.sqlite"),
             checkpoint_max_messages: std::env::var("CHECKPOINT_MAX_MESSAGES")

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use super::compile::{self, Shared};
 use super::contract::{ContractFile, ExchangeFile, ScoringFile};
 use super::error::{Collector, ContractErrors};
-use super::{Checks, Entity, MAX_ENTITY_ATTRIBUTES, Weights, reference, rule, scoring};
+use super::{Checks, Entity, MAX_ENTITY_ATTRIBUTES, Weights, reference, rule, scoring, workdays};
 
 const EXCHANGE_FILE: &str = "exchange.yaml";
 const SCORING_FILE: &str = "scoring.yaml";
@@ -33,6 +33,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         .map(|s| scoring::compile(&s, &scoring_path, &mut errors))
         .unwrap_or((Weights::default(), scoring::DEFAULT_THRESHOLDS));
     let formats = reference::load(&dir.join(REFERENCE_DIR), DIVISIONS_TABLE, &mut errors);
+    let working_days = workdays::load(&dir.join(REFERENCE_DIR), &mut errors);
     let contracts: Vec<(PathBuf, ContractFile)> = contract_paths(dir, &mut errors)
         .into_iter()
         .filter_map(|path| read_yaml(&path, &mut errors).map(|c| (path, c)))
@@ -78,6 +79,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         reference_ttl_ms: i64::from(exchange.reference_ttl_days) * day_ms,
         time_zone,
         reference: formats,
+        working_days,
         departments: departments.into_iter().collect(),
         topics,
     })
@@ -95,6 +97,7 @@ fn unreachable_checks() -> Checks {
         reference_ttl_ms: 0,
         time_zone: chrono_tz::Asia::Shanghai,
         reference: Default::default(),
+        working_days: Default::default(),
         departments: Vec::new(),
         topics: FxHashMap::default(),
     }

@@ -5,7 +5,8 @@
 //! start-up both call it, so what validates is exactly what runs.
 //!
 //! This file holds what loading compiles to; `load` reads the folder,
-//! `scoring` the weights and thresholds, `compile` one contract.
+//! `scoring` the weights and thresholds, `compile` one contract, `workdays`
+//! the working-day calendar (holidays and make-up working days).
 
 mod calendar;
 mod compile;
@@ -16,6 +17,7 @@ mod load;
 pub(crate) mod reference;
 pub(crate) mod rule;
 mod scoring;
+mod workdays;
 
 use rustc_hash::FxHashMap;
 
@@ -24,6 +26,7 @@ use rule::RuleLogic;
 
 pub use error::{ContractError, ContractErrors};
 pub use load::load;
+pub use workdays::WorkingDays;
 
 use crate::formats::Format;
 use crate::model::Dimension;
@@ -154,6 +157,8 @@ pub struct Checks {
     pub time_zone: chrono_tz::Tz,
     /// The reference tables (divisions, code tables), for whoever needs their values.
     pub(crate) reference: field::FormatContext,
+    /// Holidays and make-up working days, for deadlines in working days.
+    pub working_days: WorkingDays,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
     /// Fx: looked up for every message, and topic names come from contracts.
