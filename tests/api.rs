@@ -607,7 +607,11 @@ async fn csv_parses_back_to_the_json_numbers() {
             "dimension",
             "passed",
             "failed",
-            "pass_rate"
+            "pass_rate",
+            "dataset_score",
+            "dataset_grade",
+            "department_score",
+            "department_grade"
         ]
     );
     let mut rows = 0;
@@ -625,6 +629,16 @@ async fn csv_parses_back_to_the_json_numbers() {
         } else {
             let rate: f64 = r[7].parse().unwrap();
             assert!((rate - passed as f64 / (passed + failed) as f64).abs() < 5e-5);
+        }
+        // The dataset's and the department's score and grade, as in the JSON.
+        let ds = &json["departments"][&r[2]]["datasets"][&r[3]];
+        let dep = &json["departments"][&r[2]];
+        for (text, grade, report) in [(&r[8], &r[9], ds), (&r[10], &r[11], dep)] {
+            match report["score"].as_f64() {
+                Some(score) => assert_eq!(text, format!("{score:.2}"), "{r:?}"),
+                None => assert_eq!(text, "", "{r:?}"),
+            }
+            assert_eq!(grade, report["grade"].as_str().unwrap_or(""), "{r:?}");
         }
         assert!(seen.insert((r[2].to_owned(), r[3].to_owned(), r[4].to_owned())));
     }
@@ -989,8 +1003,16 @@ async fn scorecard_ranks_departments_with_scores() {
             last = at;
             if let Some(s) = r["score"].as_f64() {
                 assert!(html[at..].contains(&format!("{s:.2}")), "{d} score");
+                // Its grade right after the score, as the API gives it.
+                let grade = r["grade"].as_str().unwrap();
+                let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+                assert!(
+                    row.contains(&format!("\">{grade} ")),
+                    "{d} grade {grade}: {row}"
+                );
             }
         }
+        assert!(html.contains("等级 Grades: "), "the bands are explained");
         let ps = api_scores["departments"]["public_security"]["score"]
             .as_f64()
             .unwrap();

@@ -245,4 +245,19 @@ pub(crate) struct ScoringFile {
     /// (exported as `dq_dimension_pass_rate_threshold` for the alert rule).
     #[serde(default)]
     pub(crate) alert_thresholds: BTreeMap<String, f64>,
+    /// Grade bands, best first (default: five levels, A 90, B 80, C 70, D 60, E 0).
+    #[serde(default)]
+    pub(crate) grades: Option<Vec<GradeSpec>>,
+}
+
+/// One band of `grades` in `scoring.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GradeSpec {
+    /// Short id (`A`).
+    pub(crate) grade: String,
+    /// Name for people (`优秀`).
+    pub(crate) name: String,
+    /// Lowest score of the band, 0 to 100.
+    pub(crate) min_score: f64,
 }

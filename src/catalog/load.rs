@@ -9,7 +9,9 @@ use rustc_hash::FxHashMap;
 use super::compile::{self, Shared};
 use super::contract::{ContractFile, ExchangeFile, ScoringFile};
 use super::error::{Collector, ContractErrors};
-use super::{Checks, Entity, MAX_ENTITY_ATTRIBUTES, Weights, reference, rule, scoring, workdays};
+use super::{
+    Checks, Entity, Grades, MAX_ENTITY_ATTRIBUTES, Weights, reference, rule, scoring, workdays,
+};
 
 const EXCHANGE_FILE: &str = "exchange.yaml";
 const SCORING_FILE: &str = "scoring.yaml";
@@ -29,9 +31,15 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
     let exchange_path = dir.join(EXCHANGE_FILE);
     let exchange: Option<ExchangeFile> = read_yaml(&exchange_path, &mut errors);
     let scoring_path = dir.join(SCORING_FILE);
-    let (weights, alert_thresholds) = read_yaml::<ScoringFile>(&scoring_path, &mut errors)
+    let (weights, alert_thresholds, grades) = read_yaml::<ScoringFile>(&scoring_path, &mut errors)
         .map(|s| scoring::compile(&s, &scoring_path, &mut errors))
-        .unwrap_or((Weights::default(), scoring::DEFAULT_THRESHOLDS));
+        .unwrap_or_else(|| {
+            (
+                Weights::default(),
+                scoring::DEFAULT_THRESHOLDS,
+                Grades::default(),
+            )
+        });
     let formats = reference::load(&dir.join(REFERENCE_DIR), DIVISIONS_TABLE, &mut errors);
     let working_days = workdays::load(&dir.join(REFERENCE_DIR), &mut errors);
     let contracts: Vec<(PathBuf, ContractFile)> = contract_paths(dir, &mut errors)
@@ -73,6 +81,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         datasets,
         entities,
         weights,
+        grades,
         alert_thresholds,
         uniqueness_window_ms: i64::from(exchange.uniqueness_window_days) * day_ms,
         future_tolerance_ms: i64::from(exchange.future_tolerance_secs) * 1000,
@@ -91,6 +100,7 @@ fn unreachable_checks() -> Checks {
         datasets: Vec::new(),
         entities: Vec::new(),
         weights: Weights::default(),
+        grades: Grades::default(),
         alert_thresholds: scoring::DEFAULT_THRESHOLDS,
         uniqueness_window_ms: 0,
         future_tolerance_ms: 0,

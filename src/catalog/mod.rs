@@ -143,12 +143,63 @@ impl Default for Weights {
     }
 }
 
+/// One grade band: scores from `min_score` up to the next band's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Grade {
+    /// Short id, as the API and CSV give it (`A`).
+    pub grade: String,
+    /// Its name for people (`优秀 excellent`).
+    pub name: String,
+    /// Lowest score of the band, inclusive.
+    pub min_score: f64,
+}
+
+/// The grade bands of `scoring.yaml`, best first; the last starts at 0, so
+/// every score has a grade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grades(pub(crate) Vec<Grade>);
+
+impl Grades {
+    /// The band of a (published, two-decimal) score.
+    pub fn of(&self, score: f64) -> &Grade {
+        self.0
+            .iter()
+            .find(|g| score >= g.min_score)
+            .unwrap_or_else(|| self.0.last().expect("at least one band"))
+    }
+
+    /// The bands, best first.
+    pub fn bands(&self) -> &[Grade] {
+        &self.0
+    }
+}
+
+impl Default for Grades {
+    /// Five levels in the manner of Beijing's DB11/T 2317-2024 rating.
+    fn default() -> Self {
+        let band = |grade: &str, name: &str, min_score: f64| Grade {
+            grade: grade.into(),
+            name: name.into(),
+            min_score,
+        };
+        Grades(vec![
+            band("A", "优秀", 90.0),
+            band("B", "良好", 80.0),
+            band("C", "中等", 70.0),
+            band("D", "合格", 60.0),
+            band("E", "不合格", 0.0),
+        ])
+    }
+}
+
 /// Everything the engine needs, compiled.
 #[derive(Debug)]
 pub struct Checks {
     pub datasets: Vec<Dataset>,
     pub entities: Vec<Entity>,
     pub weights: Weights,
+    /// Grade bands of the scores, best first.
+    pub grades: Grades,
     /// Pass rate under which a dimension alerts, per dimension (catalog order).
     pub(crate) alert_thresholds: [f64; 5],
     pub(crate) uniqueness_window_ms: i64,

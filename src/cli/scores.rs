@@ -108,8 +108,8 @@ pub(crate) fn table(scores: &Scores, worst: usize) -> String {
     );
     let _ = write!(
         t,
-        "{:>4}  {:<22} {:>7} {:>9}",
-        "rank", "department", "score", "records"
+        "{:>4}  {:<22} {:>7} {:>5} {:>9}",
+        "rank", "department", "score", "grade", "records"
     );
     for d in Dimension::ALL {
         let _ = write!(t, " {:>12}", d.as_str());
@@ -119,9 +119,10 @@ pub(crate) fn table(scores: &Scores, worst: usize) -> String {
         let d = &scores.departments[&entry.department];
         let rank = entry.rank.map_or("-".into(), |r| r.to_string());
         let score = entry.score.map_or("-".into(), |s| format!("{s:.2}"));
+        let grade = entry.grade.as_deref().unwrap_or("-");
         let _ = write!(
             t,
-            "{rank:>4}  {:<22} {score:>7} {:>9}",
+            "{rank:>4}  {:<22} {score:>7} {grade:>5} {:>9}",
             entry.department, d.report.records
         );
         for dim in Dimension::ALL {
@@ -136,6 +137,12 @@ pub(crate) fn table(scores: &Scores, worst: usize) -> String {
         }
         t.push('\n');
     }
+    let bands: Vec<String> = scores
+        .grades
+        .iter()
+        .map(|g| format!("{} {} >= {}", g.grade, g.name, g.min_score))
+        .collect();
+    let _ = writeln!(t, "\ngrades: {}", bands.join(", "));
     if worst > 0 {
         for (department, d) in &scores.departments {
             if d.worst_checks.is_empty() {
@@ -187,6 +194,12 @@ mod tests {
         assert!(first.contains(&ds.department), "{text}");
         assert!(first.contains("90.00%"), "{text}");
         assert!(first.contains("100.00%"), "{text}");
+        // 0.25*0.9 + 0.75*1 = 97.50: grade A of the default bands.
+        assert!(first.contains("97.50     A"), "{text}");
+        assert!(
+            text.contains("grades: A 优秀 >= 90, B 良好 >= 80"),
+            "{text}"
+        );
         assert!(text.contains("name.required"), "{text}");
         // Departments without records are listed, unranked.
         assert_eq!(

@@ -13,16 +13,19 @@ pub struct DatasetReport {
     pub records: u64,
     pub malformed: u64,
     pub score: Option<f64>,
+    /// The score's band (`scoring.yaml` grades); `null` without a score.
+    pub grade: Option<String>,
     pub dimensions: BTreeMap<Dimension, Counts>,
     pub checks: BTreeMap<String, Counts>,
 }
 
 impl DatasetReport {
-    pub fn new(counts: &DatasetCounts, score: Option<f64>) -> Self {
+    pub fn new(counts: &DatasetCounts, score: Option<f64>, grade: Option<String>) -> Self {
         DatasetReport {
             records: counts.records,
             malformed: counts.malformed,
             score,
+            grade,
             dimensions: dimension_map(&counts.dimensions),
             checks: counts.checks.iter().cloned().collect(),
         }
@@ -35,6 +38,8 @@ pub struct DepartmentReport {
     pub malformed: u64,
     /// `null` when no dimension had an outcome.
     pub score: Option<f64>,
+    /// The score's band; `null` without a score.
+    pub grade: Option<String>,
     pub dimensions: BTreeMap<Dimension, Counts>,
     pub datasets: BTreeMap<String, DatasetReport>,
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::counts::DatasetCounts;
 use super::report::{DatasetReport, DepartmentReport, dimension_map};
 use super::score::score;
-use crate::catalog::Checks;
+use crate::catalog::{Checks, Grade};
 use crate::model::period::PeriodBounds;
 use crate::model::{Counts, Dimension};
 
@@ -58,6 +58,7 @@ pub struct RankEntry {
     pub rank: Option<usize>,
     pub department: String,
     pub score: Option<f64>,
+    pub grade: Option<String>,
 }
 
 /// The answer of `/api/v1/scores`: the eval report's shape for the period.
@@ -73,6 +74,8 @@ pub struct Scores {
     pub departments: BTreeMap<String, DepartmentScores>,
     /// Best first; ties by department name; departments without a score last.
     pub ranking: Vec<RankEntry>,
+    /// The grade bands the grades come from, best first.
+    pub grades: Vec<Grade>,
 }
 
 /// How many checks `worst_checks` lists.
@@ -105,6 +108,7 @@ pub fn build_scores(
         malformed: departments.values().map(|d| d.report.malformed).sum(),
         departments,
         ranking,
+        grades: checks.grades.bands().to_vec(),
     }
 }
 
@@ -163,7 +167,10 @@ fn department_scores(checks: &Checks, dep: &str, rows: &[DatasetRow<'_>]) -> Dep
                 fail_rate: round4(c.failed as f64 / c.total() as f64),
             });
         }
-        datasets.insert((*name).to_owned(), DatasetReport::new(t, ds_score));
+        datasets.insert(
+            (*name).to_owned(),
+            DatasetReport::new(t, ds_score, grade_of(checks, ds_score)),
+        );
     }
     worst_checks.sort_by(|a, b| {
         b.failed
@@ -177,11 +184,13 @@ fn department_scores(checks: &Checks, dep: &str, rows: &[DatasetRow<'_>]) -> Dep
             .total_cmp(&b.score)
             .then_with(|| a.dataset.cmp(&b.dataset))
     });
+    let dep_score = score(&total.dimensions, weights);
     DepartmentScores {
         report: DepartmentReport {
             records: total.records,
             malformed: total.malformed,
-            score: score(&total.dimensions, weights),
+            score: dep_score,
+            grade: grade_of(checks, dep_score),
             dimensions: dimension_map(&total.dimensions),
             datasets,
         },
@@ -197,6 +206,7 @@ fn ranking(departments: &BTreeMap<String, DepartmentScores>) -> Vec<RankEntry> {
             rank: None,
             department: d.clone(),
             score: s.report.score,
+            grade: s.report.grade.clone(),
         })
         .collect();
     // BTreeMap order is by name, and the sort is stable: ties stay by name.
@@ -220,6 +230,11 @@ fn ranking(departments: &BTreeMap<String, DepartmentScores>) -> Vec<RankEntry> {
     entries
 }
 
+/// The band of a score, by id.
+fn grade_of(checks: &Checks, score: Option<f64>) -> Option<String> {
+    score.map(|s| checks.grades.of(s).grade.clone())
+}
+
 fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
@@ -240,6 +255,7 @@ mod tests {
                 records: 0,
                 malformed: 0,
                 score,
+                grade: None,
                 dimensions: BTreeMap::new(),
                 datasets: BTreeMap::new(),
             },
@@ -265,5 +281,21 @@ mod tests {
                 (None, "a".into())
             ]
         );
+    }
+
+    #[test]
+    fn grades_follow_the_bands_at_their_edges() {
+        let g = crate::catalog::Grades::default();
+        for (score, grade) in [
+            (100.0, "A"),
+            (90.0, "A"),
+            (89.99, "B"),
+            (80.0, "B"),
+            (60.0, "D"),
+            (59.99, "E"),
+            (0.0, "E"),
+        ] {
+            assert_eq!(g.of(score).grade, grade, "{score}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::violations::DEFAULT_VIOLATIONS_LIMIT;
 use super::{ApiState, LOCAL_PATH_PATTERN};
+use crate::catalog::Grades;
 use crate::model::Dimension;
 use crate::model::period::pattern;
 
@@ -35,7 +36,7 @@ fn openapi(state: &ApiState) -> Value {
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(&state.checks.departments),
-            "schemas": schemas(),
+            "schemas": schemas(&state.checks.grades),
         }
     })
 }
@@ -90,7 +91,7 @@ fn paths(limit_max: usize) -> Value {
             "summary": "The same numbers as CSV (UTF-8 with BOM): one row per department, dataset and dimension",
             "parameters": period_params,
             "responses": with_errors(json!({
-                "description": "CSV with header period_from,period_to,department,dataset,dimension,passed,failed,pass_rate",
+                "description": "CSV with header period_from,period_to,department,dataset,dimension,passed,failed,pass_rate,dataset_score,dataset_grade,department_score,department_grade",
                 "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
                 "content": {"text/csv": {"schema": {"type": "string"}}}
             }))
@@ -155,9 +156,12 @@ fn parameters(departments: &[String]) -> Value {
 /// The answers' shapes. Closed (`additionalProperties: false`) wherever the
 /// shape is fixed; department, dataset and check names are data (a store
 /// holds periods of older contracts), so they are not enumerated.
-fn schemas() -> Value {
+fn schemas(grades: &Grades) -> Value {
     let count = json!({"type": "integer", "minimum": 0});
     let score = json!({"type": ["number", "null"], "minimum": 0, "maximum": 100});
+    let ids: Vec<Value> = grades.bands().iter().map(|g| json!(g.grade)).collect();
+    let grade = json!({"type": ["string", "null"], "enum": ids.iter().cloned().chain([Value::Null]).collect::<Vec<_>>(),
+                       "description": "The score's band (scoring.yaml grades); null without a score"});
     let dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
     json!({
         "Error": {"type": "object", "required": ["error"], "additionalProperties": false,
@@ -169,15 +173,15 @@ fn schemas() -> Value {
                            .map(|d| (d.to_string(), json!({"$ref": "#/components/schemas/Counts"})))
                            .collect::<serde_json::Map<_, _>>()},
         "Dataset": {"type": "object", "additionalProperties": false,
-                    "required": ["records", "malformed", "score", "dimensions", "checks"],
+                    "required": ["records", "malformed", "score", "grade", "dimensions", "checks"],
                     "properties": {
-                        "records": count, "malformed": count, "score": score,
+                        "records": count, "malformed": count, "score": score, "grade": grade,
                         "dimensions": {"$ref": "#/components/schemas/Dimensions"},
                         "checks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Counts"}}}},
         "Department": {"type": "object", "additionalProperties": false,
-                       "required": ["records", "malformed", "score", "dimensions", "datasets", "worst_checks", "worst_datasets"],
+                       "required": ["records", "malformed", "score", "grade", "dimensions", "datasets", "worst_checks", "worst_datasets"],
                        "properties": {
-                           "records": count, "malformed": count, "score": score,
+                           "records": count, "malformed": count, "score": score, "grade": grade,
                            "dimensions": {"$ref": "#/components/schemas/Dimensions"},
                            "datasets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dataset"}},
                            "worst_checks": {"type": "array", "items": {
@@ -197,7 +201,7 @@ fn schemas() -> Value {
                                    "score": {"type": "number", "minimum": 0, "maximum": 100},
                                    "records": count}}}}},
         "Scores": {"type": "object", "additionalProperties": false,
-                   "required": ["period", "messages", "malformed", "departments", "ranking"],
+                   "required": ["period", "messages", "malformed", "departments", "ranking", "grades"],
                    "properties": {
                        "period": {"type": "object", "additionalProperties": false, "required": ["from", "to"],
                                   "properties": {
@@ -207,11 +211,18 @@ fn schemas() -> Value {
                        "departments": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Department"}},
                        "ranking": {"type": "array", "items": {
                            "type": "object", "additionalProperties": false,
-                           "required": ["rank", "department", "score"],
+                           "required": ["rank", "department", "score", "grade"],
                            "properties": {
                                "rank": {"type": ["integer", "null"], "minimum": 1},
                                "department": {"type": "string"},
-                               "score": score}}}}},
+                               "score": score, "grade": grade}}},
+                       "grades": {"type": "array", "minItems": 1, "description": "The bands, best first: a score gets the first whose min_score it reaches",
+                                  "items": {"type": "object", "additionalProperties": false,
+                                            "required": ["grade", "name", "min_score"],
+                                            "properties": {
+                                                "grade": {"type": "string", "enum": ids},
+                                                "name": {"type": "string"},
+                                                "min_score": {"type": "number", "minimum": 0, "maximum": 100}}}}}},
         "Violation": {"type": "object", "additionalProperties": false,
                       "required": ["topic", "partition", "offset", "timestamp", "record_id", "department",
                                    "dataset", "dimension", "check", "field", "reason", "late"],

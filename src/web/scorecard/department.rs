@@ -10,7 +10,7 @@ use maud::{Markup, html};
 
 use super::layout::{
     bar, dataset_titles, dimension_cells, dimension_headers, dimension_label, error_page,
-    header_bar, page, score_text,
+    grade_text, header_bar, page, score_text,
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_query};
@@ -89,6 +89,7 @@ fn render_department(
         p {
             span.muted { "质量评分 Score " }
             span.big #score { (score_text(d.report.score)) }
+            " " span #grade { (grade_text(checks, d.report.grade.as_deref())) }
             span.muted { " · 记录数 Records " (d.report.records) " · 格式错误消息 Malformed " (d.report.malformed) }
         }
         h2 { "维度 Dimensions" }
@@ -135,6 +136,7 @@ fn datasets_table(checks: &Checks, department: &str, d: &DepartmentScores) -> Ma
                 th { "数据集 Dataset" }
                 th.num { "记录数 Records" }
                 th.num { "质量评分 Score" }
+                th { "等级 Grade" }
                 (dimension_headers())
             } }
             tbody {
@@ -146,6 +148,7 @@ fn datasets_table(checks: &Checks, department: &str, d: &DepartmentScores) -> Ma
                         }
                         td.num { (ds.records) }
                         td.num.score { (score_text(ds.score)) }
+                        td { (grade_text(checks, ds.grade.as_deref())) }
                         (dimension_cells(checks, &ds.dimensions))
                     }
                 }

@@ -97,6 +97,33 @@ pub(super) fn score_text(s: Option<f64>) -> Markup {
     }
 }
 
+/// A score's grade: its id and name, coloured by band (`g0` the best).
+pub(super) fn grade_text(checks: &Checks, grade: Option<&str>) -> Markup {
+    let bands = checks.grades.bands();
+    match grade.and_then(|g| bands.iter().position(|b| b.grade == g)) {
+        Some(i) => {
+            let b = &bands[i];
+            html! {
+                span class={ "grade g" (i.min(4)) } title={ "≥ " (b.min_score) } { (b.grade) " " (b.name) }
+            }
+        }
+        None => html! { span.na title="无数据 No data" { "—" } },
+    }
+}
+
+/// The grade bands, as a line under a table.
+pub(super) fn grade_legend(checks: &Checks) -> Markup {
+    html! {
+        p.muted.legend {
+            "等级 Grades: "
+            @for (i, b) in checks.grades.bands().iter().enumerate() {
+                @if i > 0 { " · " }
+                (grade_text(checks, Some(&b.grade))) " ≥ " (b.min_score)
+            }
+        }
+    }
+}
+
 /// The titles of a department's datasets, for a line under its name.
 pub(super) fn dataset_titles(checks: &Checks, department: &str) -> String {
     checks

@@ -7,8 +7,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::layout::{
-    SCORECARD, dataset_titles, dimension_cells, dimension_headers, encode, error_page, header_bar,
-    page, score_text,
+    SCORECARD, dataset_titles, dimension_cells, dimension_headers, encode, error_page,
+    grade_legend, grade_text, header_bar, page, score_text,
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_picker, period_query};
@@ -89,6 +89,7 @@ fn render_index(checks: &Checks, today: Today, q: &PageQuery, scores: &Scores) -
         }
         h2 { "部门排名 Department ranking" }
         (ranking_table(checks, scores))
+        (grade_legend(checks))
         p.note {
             "质量评分 = 有结果的各维度通过率加权平均 × 100。 Score = weighted mean of the pass rates of the dimensions with outcomes × 100. 权重 Weights: "
             @for (i, d) in Dimension::ALL.iter().enumerate() {
@@ -108,6 +109,7 @@ fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
                 th.num { "排名 Rank" }
                 th { "部门 Department" }
                 th.num { "质量评分 Score" }
+                th { "等级 Grade" }
                 th.num { "记录数 Records" }
                 (dimension_headers())
             } }
@@ -121,6 +123,7 @@ fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
                                 div.titles { (dataset_titles(checks, &r.department)) }
                             }
                             td.num.score { (score_text(r.score)) }
+                            td { (grade_text(checks, r.grade.as_deref())) }
                             td.num { (d.report.records) }
                             (dimension_cells(checks, &d.report.dimensions))
                         }
