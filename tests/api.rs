@@ -996,8 +996,11 @@ async fn scorecard_ranks_departments_with_scores() {
         let mut last = 0;
         for r in api_scores["ranking"].as_array().unwrap() {
             let d = r["department"].as_str().unwrap();
+            // By its own name from exchange.yaml, the id beside it.
+            let name = r["name"].as_str().unwrap();
+            assert_ne!(name, d, "every shipped department has a name");
             let at = html
-                .find(&format!(">{d}</a>"))
+                .find(&format!(">{name}</a> <span class=\"muted\">{d}</span>"))
                 .unwrap_or_else(|| panic!("{d} missing"));
             assert!(at > last, "{d} out of order");
             last = at;
@@ -1044,8 +1047,11 @@ async fn scorecard_for_a_department_token_shows_only_its_department() {
     let a = page(&state(), "/?period=2026-Q2", TAX).await;
     assert_eq!(a.status, StatusCode::OK);
     let html = a.text();
-    assert!(html.contains(">tax</a>"));
-    assert!(!html.contains(">health</a>") && !html.contains(">public_security</a>"));
+    assert!(html.contains(">税务局</a> <span class=\"muted\">tax</span>"));
+    assert!(
+        !html.contains("/departments/health") && !html.contains("/departments/public_security")
+    );
+    assert!(!html.contains("卫生健康委员会") && !html.contains("公安局"));
 
     let a = page(&state(), "/departments/tax?period=2026-Q2", TAX).await;
     assert_eq!(a.status, StatusCode::OK);

@@ -114,6 +114,12 @@ fn broken_contracts_report_every_problem_at_once() {
             "`nobody.companies` does not exist",
         ),
         ("exchange.yaml", "time_zone", "unknown time zone"),
+        ("exchange.yaml", "departments.alpha.name", "empty"),
+        (
+            "exchange.yaml",
+            "departments.beta",
+            "no contract belongs to this department",
+        ),
         ("reference/gender.csv", "line 3", "duplicate code `1`"),
         ("scoring.yaml", "weights", "missing weight for `uniqueness`"),
         ("scoring.yaml", "weights.timeliness", "unknown dimension"),
@@ -169,7 +175,7 @@ fn the_service_refuses_to_start_on_broken_contracts() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("refusing to start: 19 problem(s)"),
+        stderr.contains("refusing to start: 21 problem(s)"),
         "{stderr}"
     );
 }

@@ -219,6 +219,18 @@ pub(crate) struct ExchangeFile {
     pub(crate) time_zone: String,
     /// Entity types and their authoritative dataset.
     pub(crate) entities: BTreeMap<String, EntitySpec>,
+    /// Department id -> the name people know it by (公安局), for pages and
+    /// reports; a department without one is shown by its id.
+    #[serde(default)]
+    pub(crate) departments: BTreeMap<String, DepartmentSpec>,
+}
+
+/// A department of the exchange.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DepartmentSpec {
+    /// Its own name (公安局).
+    pub(crate) name: String,
 }
 
 /// An entity type shared by several datasets.

@@ -76,6 +76,13 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         );
     }
     let departments: BTreeSet<String> = datasets.iter().map(|d| d.department.clone()).collect();
+    // Checked against the contracts as written, so a broken contract does not
+    // also make its department's name an error.
+    let declared: BTreeSet<String> = contracts
+        .iter()
+        .map(|(_, c)| c.department.clone())
+        .collect();
+    let department_names = department_names(&exchange, &exchange_path, &declared, &mut errors);
     let day_ms = 86_400_000i64;
     errors.finish(Checks {
         datasets,
@@ -90,8 +97,35 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         reference: formats,
         working_days,
         departments: departments.into_iter().collect(),
+        department_names,
         topics,
     })
+}
+
+/// Display names of departments that own a dataset; a name for any other
+/// id is a typo, reported.
+fn department_names(
+    exchange: &ExchangeFile,
+    path: &Path,
+    owners: &BTreeSet<String>,
+    errors: &mut Collector,
+) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for (id, d) in &exchange.departments {
+        let at = format!("departments.{id}");
+        if !owners.contains(id) {
+            errors.push(
+                path,
+                &at,
+                "no contract belongs to this department (is the id misspelt?)",
+            );
+        } else if d.name.trim().is_empty() {
+            errors.push(path, format!("{at}.name"), "empty");
+        } else {
+            names.insert(id.clone(), d.name.trim().to_owned());
+        }
+    }
+    names
 }
 
 /// Placeholder returned alongside errors; `Collector::finish` discards it.
@@ -109,6 +143,7 @@ fn unreachable_checks() -> Checks {
         reference: Default::default(),
         working_days: Default::default(),
         departments: Vec::new(),
+        department_names: BTreeMap::new(),
         topics: FxHashMap::default(),
     }
 }

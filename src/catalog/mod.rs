@@ -19,6 +19,8 @@ pub(crate) mod rule;
 mod scoring;
 mod workdays;
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
 
 use field::FieldValidator;
@@ -212,11 +214,19 @@ pub struct Checks {
     pub working_days: WorkingDays,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
+    /// Department id -> its display name (`exchange.yaml` departments).
+    pub(crate) department_names: BTreeMap<String, String>,
     /// Fx: looked up for every message, and topic names come from contracts.
     topics: FxHashMap<String, usize>,
 }
 
 impl Checks {
+    /// The name people know a department by, or its id when the exchange
+    /// file gives none.
+    pub fn department_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.department_names.get(id).map_or(id, String::as_str)
+    }
+
     /// The dataset a topic carries, if a contract claims it.
     pub fn dataset_for_topic(&self, topic: &str) -> Option<&Dataset> {
         self.topics.get(topic).map(|&i| &self.datasets[i])

@@ -24,6 +24,8 @@ pub struct DatasetRow<'a> {
 /// A department's report as `dqmon eval` prints it, plus what to fix first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DepartmentScores {
+    /// The department's display name (its id when the exchange gives none).
+    pub name: String,
     #[serde(flatten)]
     pub report: DepartmentReport,
     /// At most [`WORST_CHECKS`] checks with failures, most failures first.
@@ -57,6 +59,8 @@ pub struct RankEntry {
     /// departments without a score.
     pub rank: Option<usize>,
     pub department: String,
+    /// The department's display name.
+    pub name: String,
     pub score: Option<f64>,
     pub grade: Option<String>,
 }
@@ -186,6 +190,7 @@ fn department_scores(checks: &Checks, dep: &str, rows: &[DatasetRow<'_>]) -> Dep
     });
     let dep_score = score(&total.dimensions, weights);
     DepartmentScores {
+        name: checks.department_name(dep).to_owned(),
         report: DepartmentReport {
             records: total.records,
             malformed: total.malformed,
@@ -205,6 +210,7 @@ fn ranking(departments: &BTreeMap<String, DepartmentScores>) -> Vec<RankEntry> {
         .map(|(d, s)| RankEntry {
             rank: None,
             department: d.clone(),
+            name: s.name.clone(),
             score: s.report.score,
             grade: s.report.grade.clone(),
         })
@@ -251,6 +257,7 @@ mod tests {
     #[test]
     fn ranking_shares_ranks_on_ties_and_puts_unscored_last() {
         let dep = |score| DepartmentScores {
+            name: String::new(),
             report: DepartmentReport {
                 records: 0,
                 malformed: 0,

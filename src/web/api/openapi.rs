@@ -179,8 +179,9 @@ fn schemas(grades: &Grades) -> Value {
                         "dimensions": {"$ref": "#/components/schemas/Dimensions"},
                         "checks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Counts"}}}},
         "Department": {"type": "object", "additionalProperties": false,
-                       "required": ["records", "malformed", "score", "grade", "dimensions", "datasets", "worst_checks", "worst_datasets"],
+                       "required": ["name", "records", "malformed", "score", "grade", "dimensions", "datasets", "worst_checks", "worst_datasets"],
                        "properties": {
+                           "name": {"type": "string", "description": "The department's own name (exchange.yaml), or its id"},
                            "records": count, "malformed": count, "score": score, "grade": grade,
                            "dimensions": {"$ref": "#/components/schemas/Dimensions"},
                            "datasets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dataset"}},
@@ -211,10 +212,11 @@ fn schemas(grades: &Grades) -> Value {
                        "departments": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Department"}},
                        "ranking": {"type": "array", "items": {
                            "type": "object", "additionalProperties": false,
-                           "required": ["rank", "department", "score", "grade"],
+                           "required": ["rank", "department", "name", "score", "grade"],
                            "properties": {
                                "rank": {"type": ["integer", "null"], "minimum": 1},
                                "department": {"type": "string"},
+                               "name": {"type": "string"},
                                "score": score, "grade": grade}}},
                        "grades": {"type": "array", "minItems": 1, "description": "The bands, best first: a score gets the first whose min_score it reaches",
                                   "items": {"type": "object", "additionalProperties": false,

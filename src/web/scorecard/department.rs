@@ -79,7 +79,7 @@ fn render_department(
     violations: &[Violation],
 ) -> Markup {
     html! {
-        (header_bar(&format!("{department} — 数据质量 Data quality"), true))
+        (header_bar(&display_title(&d.name, department), true))
         p { a href={ "/?" (period_query(p)) } { "← 返回评分卡 Back to the scorecard" } }
         p.titles { (dataset_titles(checks, department)) }
         p {
@@ -214,5 +214,14 @@ fn violations_table(tz: Tz, violations: &[Violation]) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The page title: the department's name, and its id when they differ.
+fn display_title(name: &str, id: &str) -> String {
+    if name == id {
+        format!("{id} — 数据质量 Data quality")
+    } else {
+        format!("{name} ({id}) — 数据质量 Data quality")
     }
 }

@@ -119,7 +119,8 @@ fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
                         tr {
                             td.num { @match r.rank { Some(n) => (n), None => span.na { "—" } } }
                             td {
-                                a href={ "/departments/" (encode(&r.department)) "?" (period_query(p)) } { (r.department) }
+                                a href={ "/departments/" (encode(&r.department)) "?" (period_query(p)) } { (r.name) }
+                                @if r.name != r.department { " " span.muted { (r.department) } }
                                 div.titles { (dataset_titles(checks, &r.department)) }
                             }
                             td.num.score { (score_text(r.score)) }
