@@ -78,13 +78,19 @@ if 'id="ranking"' not in dom:
 problems, scored = [], 0
 for entry in scores["ranking"]:
     name = entry["department"]
-    if f">{name}</a>" not in dom:
+    # By its own name (exchange.yaml), the id beside it when they differ.
+    shown = f">{entry['name']}</a>"
+    if entry["name"] != name:
+        shown += f' <span class="muted">{name}</span>'
+    if shown not in dom:
         problems.append(f"department {name} missing")
     if entry["score"] is not None:
         scored += 1
         text = f"{entry['score']:.2f}"
         if text not in dom:
             problems.append(f"score {text} of {name} missing")
+        if f">{entry['grade']} " not in dom:
+            problems.append(f"grade {entry['grade']} of {name} missing")
 if not scores["ranking"]:
     problems.append("the API returned no department")
 if scored == 0:
