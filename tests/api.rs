@@ -661,6 +661,70 @@ async fn csv_parses_back_to_the_json_numbers() {
     );
 }
 
+// ----------------------------------------------------------------- trend
+
+#[tokio::test]
+async fn trend_months_are_the_months_scores() {
+    let v = scores("/api/v1/trend?until=2026-06-30", OFFICER).await;
+    assert_eq!(v["by"], "month");
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 12);
+    assert_eq!(points[0]["period"], "2025-07");
+    assert_eq!(points[11]["period"], "2026-06");
+    for p in points.iter().skip(9) {
+        let month = p["period"].as_str().unwrap();
+        let s = scores(&format!("/api/v1/scores?period={month}"), OFFICER).await;
+        for (d, point) in p["departments"].as_object().unwrap() {
+            assert_eq!(point["score"], s["departments"][d]["score"], "{month} {d}");
+            assert_eq!(point["grade"], s["departments"][d]["grade"], "{month} {d}");
+            assert_eq!(
+                point["records"], s["departments"][d]["records"],
+                "{month} {d}"
+            );
+        }
+    }
+    assert!(
+        points[11]["departments"]["tax"]["score"].is_number(),
+        "the fixture scores June"
+    );
+    assert!(
+        points[0]["departments"]["tax"]["score"].is_null(),
+        "nothing in July 2025"
+    );
+    let weeks = scores("/api/v1/trend?by=week&until=2026-06-30", OFFICER).await;
+    assert_eq!(weeks["points"].as_array().unwrap().len(), 52);
+    assert_eq!(weeks["points"][51]["period"], "2026-W27");
+}
+
+#[tokio::test]
+async fn trend_access_and_bad_queries() {
+    let v = scores("/api/v1/trend?until=2026-06-30", TAX).await;
+    let deps: Vec<&String> = v["points"][0]["departments"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(deps, ["tax"], "a department token sees its own");
+    let a = send(api(), get("/api/v1/trend?department=health", Some(TAX))).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    for (uri, needle) in [
+        ("/api/v1/trend?by=year", "week or month"),
+        ("/api/v1/trend?until=2026-02-30", "calendar"),
+        ("/api/v1/trend?until=%202026-01-01", "YYYY-MM-DD"),
+        ("/api/v1/trend?from=2026-01-01", "unknown field"),
+    ] {
+        let a = send(api(), get(uri, Some(OFFICER))).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            a.json()["error"].as_str().unwrap().contains(needle),
+            "{uri}: {}",
+            a.text()
+        );
+    }
+    let a = send(api(), get("/api/v1/trend", None)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
 // ------------------------------------------------------------ violations
 
 #[tokio::test]
@@ -747,6 +811,7 @@ async fn openapi_lists_every_path() {
             "/api/v1/scores",
             "/api/v1/scores.csv",
             "/api/v1/sign-in-link",
+            "/api/v1/trend",
             "/api/v1/violations"
         ]
     );
@@ -754,7 +819,12 @@ async fn openapi_lists_every_path() {
         v["components"]["securitySchemes"]["bearerAuth"]["scheme"],
         "bearer"
     );
-    for p in ["/api/v1/scores", "/api/v1/scores.csv", "/api/v1/violations"] {
+    for p in [
+        "/api/v1/scores",
+        "/api/v1/scores.csv",
+        "/api/v1/trend",
+        "/api/v1/violations",
+    ] {
         let responses = &paths[p]["get"]["responses"];
         for code in ["200", "400", "401", "403"] {
             assert!(responses.get(code).is_some(), "{p} {code}");
@@ -801,6 +871,10 @@ async fn answers_fit_the_document() {
         ("/api/v1/scores?period=1970", "Scores"),
         ("/api/v1/scores?period=2026-Q7", "Error"),
         ("/api/v1/violations?limit=0", "Error"),
+        ("/api/v1/trend?by=week&until=2026-06-30", "Trend"),
+        ("/api/v1/trend?until=9999-12-31", "Trend"),
+        ("/api/v1/trend?until=0000-01-01", "Trend"),
+        ("/api/v1/scores?period=9999-W52", "Scores"),
     ];
     for (uri, name) in answers {
         let v = send(api(), get(uri, Some(OFFICER))).await.json();
@@ -1041,6 +1115,56 @@ async fn scorecard_defaults_to_the_current_month() {
 }
 
 use chrono::Datelike as _;
+
+/// Scored (department, period) pairs of an API trend.
+fn scored_points(trend: &Value) -> usize {
+    trend["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["departments"].as_object().unwrap().values())
+        .filter(|d| d["score"].is_number())
+        .count()
+}
+
+#[tokio::test]
+async fn scorecard_draws_the_trend_over_the_grade_bands() {
+    let st = state();
+    let html = page(&st, "/?period=2026-Q2", OFFICER).await.text();
+    assert!(
+        html.contains("<svg") && html.contains("role=\"img\""),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<rect class=\"band g").count(),
+        5,
+        "one band per grade"
+    );
+    // One dot per scored month of every department, as the API's trend has them.
+    let months = scores("/api/v1/trend?until=2026-06-30", OFFICER).await;
+    assert!(
+        scored_points(&months) >= 6,
+        "every department scored at least once"
+    );
+    assert_eq!(html.matches("<circle ").count(), scored_points(&months));
+    assert!(html.contains("<polyline class=\"line l0\""));
+    assert!(html.contains("2026-06"), "the last month is labelled");
+    // The department page: its weeks.
+    let html = page(&st, "/departments/tax?period=2026-Q2", OFFICER)
+        .await
+        .text();
+    let weeks = scores(
+        "/api/v1/trend?by=week&until=2026-06-30&department=tax",
+        OFFICER,
+    )
+    .await;
+    assert!(scored_points(&weeks) >= 1);
+    assert_eq!(html.matches("<circle ").count(), scored_points(&weeks));
+    assert!(
+        html.contains("税务局 2026-W"),
+        "points are titled by department and week"
+    );
+}
 
 #[tokio::test]
 async fn scorecard_for_a_department_token_shows_only_its_department() {

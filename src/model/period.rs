@@ -146,22 +146,34 @@ pub fn pattern() -> String {
     format!("^({})$", pattern_body())
 }
 
+const Y: &str = "[0-9]{4}";
+const MONTH: &str = "(0[1-9]|1[0-2])";
+// Two-digit numbers n with n % 4 == k: even tens take units {0,4,8} + k,
+// odd tens (which add 2 modulo 4) units {2,6} + k.
+const MOD4: [&str; 4] = [
+    "([02468][048]|[13579][26])",
+    "([02468][159]|[13579][37])",
+    "([02468][26]|[13579][048])",
+    "([02468][37]|[13579][159])",
+];
+
+/// The pattern of exactly the strings [`parse_date`] accepts (calendar
+/// dates, years 0000..=9999), anchored.
+pub fn date_pattern() -> String {
+    format!("^{}$", day_body())
+}
+
+/// A calendar date, 29 February in leap years only.
+fn day_body() -> String {
+    let leap = format!("([0-9]{{2}}(0[48]|[2468][048]|[13579][26])|{}00)", MOD4[0]);
+    format!(
+        "({Y}-{MONTH}-(0[1-9]|1[0-9]|2[0-8])|{Y}-(0[13-9]|1[0-2])-(29|30)|{Y}-(0[13578]|1[02])-31|{leap}-02-29)"
+    )
+}
+
 /// [`pattern`] without its anchors (proptest generates from this).
 fn pattern_body() -> String {
-    const Y: &str = "[0-9]{4}";
-    const MONTH: &str = "(0[1-9]|1[0-2])";
-    // Two-digit numbers n with n % 4 == k: even tens take units {0,4,8} + k,
-    // odd tens (which add 2 modulo 4) units {2,6} + k.
-    const MOD4: [&str; 4] = [
-        "([02468][048]|[13579][26])",
-        "([02468][159]|[13579][37])",
-        "([02468][26]|[13579][048])",
-        "([02468][37]|[13579][159])",
-    ];
-    let leap = format!("([0-9]{{2}}(0[48]|[2468][048]|[13579][26])|{}00)", MOD4[0]);
-    let day = format!(
-        "({Y}-{MONTH}-(0[1-9]|1[0-9]|2[0-8])|{Y}-(0[13-9]|1[0-2])-(29|30)|{Y}-(0[13578]|1[02])-31|{leap}-02-29)"
-    );
+    let day = day_body();
     // Years with 53 ISO weeks: by century class, the last two digits of the
     // long years (from the calendar itself, not a table).
     let long_years = (0..4)
@@ -309,6 +321,19 @@ pub fn from_query(
 pub struct PeriodBounds {
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+impl PeriodBounds {
+    /// `from..=to` within years 0000..=9999, the calendar dates are written
+    /// in (an ISO week of 9999 ends in 10000; a store holds no day there).
+    pub fn clamped(from: NaiveDate, to: NaiveDate) -> Self {
+        let first = NaiveDate::from_ymd_opt(0, 1, 1).expect("a date");
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date");
+        PeriodBounds {
+            from: from.clamp(first, last),
+            to: to.clamp(first, last),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -635,6 +660,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_date_pattern_is_parse_date(d in arb_date(), noise in "[0-9-]{8,11}") {
+            let re = regex::Regex::new(&date_pattern()).unwrap();
+            let text = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+            prop_assert!(re.is_match(&text));
+            prop_assert_eq!(re.is_match(&noise), parse_date(&noise).is_ok(), "{:?}", noise);
+        }
+
         #[test]
         fn the_pattern_generates_only_periods(s in proptest::string::string_regex(&pattern_body()).unwrap()) {
             prop_assert!(Period::parse_exact(&s).is_ok(), "{:?}", s);

@@ -1,7 +1,7 @@
 //! Counting outcomes, and everything built from counts: the report, the
 //! catalog's score, what to fix first, the ranking, the CSV export. One
 //! builder ([`build_scores`]) serves the API, the scorecard, `dqmon scores`
-//! and `dqmon eval`.
+//! and `dqmon eval`; `trend` the scores of the weeks or months of a year.
 
 pub mod counts;
 pub mod csv;
@@ -9,6 +9,7 @@ pub mod report;
 pub mod score;
 pub mod scores;
 pub mod stream;
+pub mod trend;
 
 pub use counts::{DatasetCounts, Tally};
 pub(crate) use csv::scores_csv;
@@ -19,3 +20,4 @@ pub use scores::{
     build_scores, pass_rate,
 };
 pub use stream::Report;
+pub use trend::{Step, Trend, TrendPoint, TrendScore};

@@ -1,5 +1,5 @@
-//! The assessment API: department scores for a period (JSON and CSV), recent
-//! violations, and an OpenAPI description.
+//! The assessment API: department scores for a period (JSON and CSV), their
+//! trend over a year, recent violations, and an OpenAPI description.
 //!
 //! Access is by bearer token (`auth.rs`). An officer token sees every
 //! department; a department token only its own. Browsers sign in once and
@@ -18,6 +18,7 @@ mod scores;
 mod sessions;
 mod sign_in_link;
 mod state;
+mod trend;
 mod violations;
 
 use axum::Router;
@@ -65,6 +66,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/scores", get(scores::get_scores))
         .route("/api/v1/scores.csv", get(scores::get_scores_csv))
         .route("/api/v1/violations", get(violations::get_violations))
+        .route("/api/v1/trend", get(trend::get_trend))
         .route(
             "/api/v1/sign-in-link",
             post(sign_in_link::post_sign_in_link),

@@ -14,7 +14,7 @@ use super::violations::DEFAULT_VIOLATIONS_LIMIT;
 use super::{ApiState, LOCAL_PATH_PATTERN};
 use crate::catalog::Grades;
 use crate::model::Dimension;
-use crate::model::period::pattern;
+use crate::model::period::{date_pattern, pattern};
 
 /// Public: it describes the API and holds no data.
 pub(super) async fn get_openapi(State(state): State<ApiState>) -> Json<Value> {
@@ -94,6 +94,21 @@ fn paths(limit_max: usize) -> Value {
                 "description": "CSV with header period_from,period_to,department,dataset,dimension,passed,failed,pass_rate,dataset_score,dataset_grade,department_score,department_grade",
                 "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
                 "content": {"text/csv": {"schema": {"type": "string"}}}
+            }))
+        }},
+        "/api/v1/trend": {"get": {
+            "summary": "Each department's score and grade per week (the last 52) or month (the last 12), oldest first",
+            "parameters": [
+                {"name": "by", "in": "query", "required": false,
+                 "schema": {"type": "string", "enum": ["week", "month"], "default": "month"}},
+                {"name": "until", "in": "query", "required": false,
+                 "description": "The last day covered (its week or month is the last point); default today in the exchange's time zone",
+                 "schema": {"type": "string", "pattern": date_pattern()}},
+                {"$ref": "#/components/parameters/department"}
+            ],
+            "responses": with_errors(json!({
+                "description": "The trend",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Trend"}}}
             }))
         }},
         "/api/v1/violations": {"get": {
@@ -225,6 +240,20 @@ fn schemas(grades: &Grades) -> Value {
                                                 "grade": {"type": "string", "enum": ids},
                                                 "name": {"type": "string"},
                                                 "min_score": {"type": "number", "minimum": 0, "maximum": 100}}}}}},
+        "Trend": {"type": "object", "additionalProperties": false, "required": ["by", "points"],
+                  "properties": {
+                      "by": {"type": "string", "enum": ["week", "month"]},
+                      "points": {"type": "array", "items": {
+                          "type": "object", "additionalProperties": false,
+                          "required": ["period", "from", "to", "departments"],
+                          "properties": {
+                              "period": {"type": "string", "description": "2026-W24 or 2026-06"},
+                              "from": {"type": "string", "format": "date"},
+                              "to": {"type": "string", "format": "date"},
+                              "departments": {"type": "object", "additionalProperties": {
+                                  "type": "object", "additionalProperties": false,
+                                  "required": ["score", "grade", "records"],
+                                  "properties": {"score": score, "grade": grade, "records": count}}}}}}}},
         "Violation": {"type": "object", "additionalProperties": false,
                       "required": ["topic", "partition", "offset", "timestamp", "record_id", "department",
                                    "dataset", "dimension", "check", "field", "reason", "late"],

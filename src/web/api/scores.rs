@@ -49,7 +49,9 @@ async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result
     let (from, to) = Period::parse_exact(&period)
         .map_err(ApiError::BadRequest)?
         .bounds();
-    state.scores(PeriodBounds { from, to }, department).await
+    state
+        .scores(PeriodBounds::clamped(from, to), department)
+        .await
 }
 
 /// The CSV answer of `scores`, with the download headers (the scorecard's

@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+
 use super::sessions::Sessions;
 use super::{ApiConfig, ApiError};
 use crate::catalog::Checks;
 use crate::model::Violation;
 use crate::model::period::PeriodBounds;
 use crate::store::{DayCounts, ScoreStore};
-use crate::tally::{Scores, build_scores};
+use crate::tally::{Scores, Step, Trend, TrendPoint, build_scores};
 
 /// Shared by the API and the scorecard pages.
 #[derive(Clone)]
@@ -44,6 +46,32 @@ impl ApiState {
             let counts = store.counts(period.from, period.to, department.as_deref())?;
             let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
             Ok(build_scores(&checks, period, department.as_deref(), &rows))
+        })
+        .await
+    }
+
+    /// The scores of the weeks or months of the year up to `until`.
+    pub(crate) async fn trend(
+        &self,
+        by: Step,
+        until: NaiveDate,
+        department: Option<String>,
+    ) -> Result<Trend, ApiError> {
+        let (store, checks) = (self.store.clone(), self.checks.clone());
+        blocking(move || {
+            let points = by
+                .periods(until)
+                .into_iter()
+                .map(|p| {
+                    let (from, to) = p.bounds();
+                    let bounds = PeriodBounds::clamped(from, to);
+                    let counts = store.counts(bounds.from, bounds.to, department.as_deref())?;
+                    let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
+                    let scores = build_scores(&checks, bounds, department.as_deref(), &rows);
+                    Ok(TrendPoint::new(p, &scores))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok(Trend { by, points })
         })
         .await
     }

@@ -14,10 +14,11 @@ use super::layout::{
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_query};
+use super::trend::trend_chart;
 use crate::catalog::Checks;
 use crate::model::period::PeriodBounds;
 use crate::model::{Dimension, Violation};
-use crate::tally::DepartmentScores;
+use crate::tally::{DepartmentScores, Step, Trend};
 use crate::web::api::{ApiError, ApiState};
 
 /// Recent violations shown on a department page.
@@ -53,8 +54,12 @@ pub(super) async fn department_page(
     let violations = state
         .recent_violations(Some(department.clone()), limit)
         .await;
-    match (scores, violations) {
-        (Ok(scores), Ok(violations)) => {
+    // The year of weeks up to the period shown.
+    let trend = state
+        .trend(Step::Week, bounds.to, Some(department.clone()))
+        .await;
+    match (scores, violations, trend) {
+        (Ok(scores), Ok(violations), Ok(trend)) => {
             let Some(d) = scores.departments.get(&department) else {
                 return error_page(ApiError::internal(
                     "department missing from its own scores",
@@ -64,10 +69,10 @@ pub(super) async fn department_page(
             page(
                 StatusCode::OK,
                 &format!("{department} — 数据质量 Data quality"),
-                render_department(&state.checks, &department, bounds, d, &violations),
+                render_department(&state.checks, &department, bounds, d, &violations, &trend),
             )
         }
-        (Err(e), _) | (_, Err(e)) => error_page(e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(e),
     }
 }
 
@@ -77,6 +82,7 @@ fn render_department(
     p: PeriodBounds,
     d: &DepartmentScores,
     violations: &[Violation],
+    trend: &Trend,
 ) -> Markup {
     html! {
         (header_bar(&display_title(&d.name, department), true))
@@ -92,6 +98,8 @@ fn render_department(
             " " span #grade { (grade_text(checks, d.report.grade.as_deref())) }
             span.muted { " · 记录数 Records " (d.report.records) " · 格式错误消息 Malformed " (d.report.malformed) }
         }
+        h2 { "近一年每周趋势 Weekly, the last year" }
+        (trend_chart(checks, trend, &[department]))
         h2 { "维度 Dimensions" }
         (dimensions_table(checks, d))
         h2 { "数据集 Datasets" }

@@ -10,6 +10,7 @@ mod layout;
 mod login;
 mod period;
 mod ranking;
+mod trend;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};

@@ -12,9 +12,10 @@ use super::layout::{
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_picker, period_query};
+use super::trend::trend_chart;
 use crate::catalog::Checks;
 use crate::model::Dimension;
-use crate::tally::Scores;
+use crate::tally::{Scores, Step, Trend};
 use crate::web::api::{Access, ApiError, ApiState, csv_response};
 
 const TITLE: &str = "数据质量评分卡 Scorecard";
@@ -48,13 +49,17 @@ pub(super) async fn index(
         Access::Officer => None,
         Access::Department(d) => Some(d),
     };
-    match state.scores(bounds, department).await {
-        Ok(scores) => page(
+    // The year of months up to the period shown.
+    let trend = state
+        .trend(Step::Month, bounds.to, department.clone())
+        .await;
+    match (state.scores(bounds, department).await, trend) {
+        (Ok(scores), Ok(trend)) => page(
             StatusCode::OK,
             TITLE,
-            render_index(&state.checks, today, &q, &scores),
+            render_index(&state.checks, today, &q, &scores, &trend),
         ),
-        Err(e) => error_page(e),
+        (Err(e), _) | (_, Err(e)) => error_page(e),
     }
 }
 
@@ -76,7 +81,13 @@ pub(super) async fn csv_download(
     result.unwrap_or_else(error_page)
 }
 
-fn render_index(checks: &Checks, today: Today, q: &PageQuery, scores: &Scores) -> Markup {
+fn render_index(
+    checks: &Checks,
+    today: Today,
+    q: &PageQuery,
+    scores: &Scores,
+    trend: &Trend,
+) -> Markup {
     let p = scores.period;
     html! {
         (header_bar(SCORECARD, true))
@@ -90,6 +101,8 @@ fn render_index(checks: &Checks, today: Today, q: &PageQuery, scores: &Scores) -
         h2 { "部门排名 Department ranking" }
         (ranking_table(checks, scores))
         (grade_legend(checks))
+        h2 { "近一年趋势 The last twelve months" }
+        (trend_chart(checks, trend, &ranked(scores)))
         p.note {
             "质量评分 = 有结果的各维度通过率加权平均 × 100。 Score = weighted mean of the pass rates of the dimensions with outcomes × 100. 权重 Weights: "
             @for (i, d) in Dimension::ALL.iter().enumerate() {
@@ -133,4 +146,13 @@ fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
             }
         }
     }
+}
+
+/// The departments in ranking order, for the chart's lines.
+fn ranked(scores: &Scores) -> Vec<&str> {
+    scores
+        .ranking
+        .iter()
+        .map(|r| r.department.as_str())
+        .collect()
 }
