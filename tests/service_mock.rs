@@ -61,7 +61,7 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
         },
         processing: ProcessingConfig::default(),
         store: StoreConfig {
-            path: dir.join("dqmon.sqlite"),
+            path: Some(dir.join("dqmon.sqlite")),
             ..StoreConfig::default()
         },
         api: crash::officer_api(),
