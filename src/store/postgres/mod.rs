@@ -154,7 +154,10 @@ impl PostgresStore {
         slot: &'s Mutex<Option<Session>>,
     ) -> Result<SessionGuard<'s>, StoreError> {
         let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.as_ref().is_none_or(|s| s.client.is_closed()) {
+        if guard
+            .as_ref()
+            .is_none_or(|s| s.lost || s.client.is_closed())
+        {
             *guard = None;
             *guard = Some(Session::connect(&self.config, self.read_only)?);
         }
@@ -243,6 +246,22 @@ fn with_defaults(mut config: postgres::Config) -> postgres::Config {
 struct Session {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// Set when a call failed because the connection broke: the client may
+    /// not know it is closed yet, and the next call must not try it again.
+    lost: bool,
+}
+
+/// Whether `e` means the connection is gone (rather than one statement failed).
+fn connection_lost(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    match e.as_db_error() {
+        // connection_exception, or the server shutting the session down.
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57P0")
+        }
+        None => e.is_closed() || e.source().is_some_and(|c| c.is::<std::io::Error>()),
+    }
 }
 
 struct SessionGuard<'s>(MutexGuard<'s, Option<Session>>);
@@ -284,29 +303,36 @@ impl Session {
         Ok(Session {
             client,
             statements: HashMap::new(),
+            lost: false,
         })
     }
 
     /// A transaction at the default isolation (READ COMMITTED): what the
     /// writer's row locks and upserts are designed for.
     fn begin(&mut self) -> Result<Conn<'_>, StoreError> {
+        let tx = self.client.transaction();
+        let tx = track(&mut self.lost, tx)?;
         Ok(Conn {
-            tx: self.client.transaction()?,
+            tx,
             statements: &mut self.statements,
+            lost: &mut self.lost,
         })
     }
 
     /// A read-only transaction that sees one snapshot, so the statements of
     /// one read agree with each other even while checkpoints commit.
     fn begin_snapshot(&mut self) -> Result<Conn<'_>, StoreError> {
+        let tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start();
+        let tx = track(&mut self.lost, tx)?;
         Ok(Conn {
-            tx: self
-                .client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?,
+            tx,
             statements: &mut self.statements,
+            lost: &mut self.lost,
         })
     }
 
@@ -324,7 +350,7 @@ impl Session {
     fn migrate(&mut self) -> Result<(), StoreError> {
         loop {
             let mut conn = self.begin()?;
-            conn.tx.batch_execute(schema::LOCK_FOR_MIGRATION)?;
+            conn.batch_execute(schema::LOCK_FOR_MIGRATION)?;
             let version = conn.version()?;
             if version > schema::SCHEMA_VERSION {
                 return Err(StoreError::UnsupportedSchema {
@@ -337,17 +363,27 @@ impl Session {
             }
             let step = usize::try_from(version)
                 .map_err(|_| StoreError::Corrupt("negative schema version".into()))?;
-            conn.tx.batch_execute(schema::MIGRATIONS[step])?;
-            conn.tx.execute(schema::SET_VERSION, &[&(version + 1)])?;
+            conn.batch_execute(schema::MIGRATIONS[step])?;
+            let bumped = conn.tx.execute(schema::SET_VERSION, &[&(version + 1)]);
+            track(conn.lost, bumped)?;
             conn.commit()?;
         }
     }
+}
+
+/// `result`, marking the session lost if its error says the connection is.
+fn track<T>(lost: &mut bool, result: Result<T, postgres::Error>) -> Result<T, StoreError> {
+    result.map_err(|e| {
+        *lost |= connection_lost(&e);
+        StoreError::from(e)
+    })
 }
 
 /// A transaction with the session's statement cache.
 pub(crate) struct Conn<'a> {
     tx: Transaction<'a>,
     statements: &'a mut HashMap<&'static str, Statement>,
+    lost: &'a mut bool,
 }
 
 impl Conn<'_> {
@@ -355,7 +391,7 @@ impl Conn<'_> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql)?;
+        let s = track(self.lost, self.tx.prepare(sql))?;
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
@@ -366,7 +402,7 @@ impl Conn<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        Ok(self.tx.execute(&statement, params)?)
+        track(self.lost, self.tx.execute(&statement, params))
     }
 
     pub(crate) fn query(
@@ -375,19 +411,21 @@ impl Conn<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        Ok(self.tx.query(&statement, params)?)
+        track(self.lost, self.tx.query(&statement, params))
+    }
+
+    /// Statements outside the cache (DDL, the version table).
+    fn batch_execute(&mut self, sql: &str) -> Result<(), StoreError> {
+        track(self.lost, self.tx.batch_execute(sql))
     }
 
     /// The schema version, read inside this transaction.
     fn version(&mut self) -> Result<i64, StoreError> {
-        let exists: bool = self
-            .tx
-            .query_one(schema::HAS_VERSION_TABLE, &[])?
-            .try_get(0)?;
-        if !exists {
+        let exists = track(self.lost, self.tx.query_one(schema::HAS_VERSION_TABLE, &[]))?;
+        if !exists.try_get::<_, bool>(0)? {
             return Ok(0);
         }
-        let rows = self.tx.query(schema::SELECT_VERSION, &[])?;
+        let rows = track(self.lost, self.tx.query(schema::SELECT_VERSION, &[]))?;
         match rows.as_slice() {
             [row] => Ok(row.try_get(0)?),
             _ => Err(StoreError::Corrupt(
@@ -397,7 +435,7 @@ impl Conn<'_> {
     }
 
     fn commit(self) -> Result<(), StoreError> {
-        Ok(self.tx.commit()?)
+        track(self.lost, self.tx.commit())
     }
 }
 
