@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
             ..ProcessingConfig::default()
         },
         store: StoreConfig {
-            path: store_dir.path().join("dqmon.sqlite"),
+            path: Some(store_dir.path().join("dqmon.sqlite")),
             checkpoint_max_messages: std::env::var("CHECKPOINT_MAX_MESSAGES")
                 .ok()
                 .and_then(|v| v.parse().ok())

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end checks with real components: a single-node Apache Kafka (KRaft)
-# from Maven Central's jars, dqmon's end-to-end tests against it, and the
-# operator kit checked by a real Prometheus scraping a running dqmon.
-# Needs Java 17 and Maven (Kafka), and Debian's prometheus packages
+# End-to-end checks with real components: the store's tests on a real
+# PostgreSQL, a single-node Apache Kafka (KRaft) from Maven Central's jars,
+# dqmon's end-to-end tests against it, and the operator kit checked by a real
+# Prometheus scraping a running dqmon.
+# Needs Debian's postgresql (scripts/postgres-local.sh installs it if absent),
+# Java 17 and Maven (Kafka), and Debian's prometheus packages
 # (scripts/check-dashboards.sh installs what it lacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +13,15 @@ cleanup() {
     bash scripts/prometheus-local.sh stop >/dev/null 2>&1 || true
     if [ -n "${DEMO_PID:-}" ]; then kill "$DEMO_PID" 2>/dev/null || true; wait "$DEMO_PID" 2>/dev/null || true; fi
     bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true
+    bash scripts/postgres-local.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+echo "== the score store's tests on PostgreSQL"
+eval "$(bash scripts/postgres-local.sh start)"
+export DQMON_TEST_POSTGRES_URL
+# The release profile, as every cargo command below: dependencies compile once.
+cargo test --release --lib -- --ignored postgres
 
 echo "== Kafka broker"
 eval "$(bash scripts/kafka-local.sh start)"

@@ -134,7 +134,7 @@ fn config(iso: &Isolated, port: u16, store_dir: &Path) -> Config {
         },
         processing: ProcessingConfig::default(),
         store: StoreConfig {
-            path: store_dir.join("dqmon.sqlite"),
+            path: Some(store_dir.join("dqmon.sqlite")),
             ..StoreConfig::default()
         },
         api: crash::officer_api(),

@@ -66,7 +66,7 @@ fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
             ..ProcessingConfig::default()
         },
         store: StoreConfig {
-            path: dir.join("dqmon.sqlite"),
+            path: Some(dir.join("dqmon.sqlite")),
             ..StoreConfig::default()
         },
         api: crash::officer_api(),

@@ -160,7 +160,7 @@ fn config(opts: &DemoOptions, bootstrap: &str, store_path: &Path, officer_token:
         },
         processing: ProcessingConfig::default(),
         store: StoreConfig {
-            path: store_path.to_owned(),
+            path: Some(store_path.to_owned()),
             ..StoreConfig::default()
         },
         api: ApiConfig {

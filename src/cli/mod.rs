@@ -34,6 +34,9 @@ enum Command {
         /// The checks folder.
         #[arg(long, default_value = "checks")]
         checks: PathBuf,
+        /// Also check a service configuration (TOML, with the `DQMON_` environment).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Evaluate messages from a JSON Lines file with the service's semantics.
     Eval {
@@ -80,10 +83,38 @@ enum TokenCommand {
 enum StoreCommand {
     /// Bring a store written by an older dqmon up to this one's schema (back it up first).
     Migrate {
-        /// The score store (`store.path` of the service configuration).
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
     },
+}
+
+/// Which score store a command reads: a file, or a PostgreSQL database.
+#[derive(clap::Args)]
+pub(crate) struct StoreOptions {
+    /// The SQLite score store (`store.path` of the service configuration;
+    /// default dqmon.sqlite).
+    #[arg(long, value_name = "FILE", conflicts_with = "store_url")]
+    store: Option<PathBuf>,
+    /// A PostgreSQL score store (`store.url`), postgres://user@host:port/db.
+    /// A password is better given in the environment than on the command line.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DQMON_STORE__URL",
+        hide_env_values = true
+    )]
+    store_url: Option<String>,
+}
+
+impl StoreOptions {
+    pub(crate) fn location(&self) -> crate::store::open::StoreLocation {
+        use crate::store::open::StoreLocation;
+        match (&self.store_url, &self.store) {
+            (Some(url), _) => StoreLocation::Postgres(url.clone()),
+            (None, Some(path)) => StoreLocation::Sqlite(path.clone()),
+            (None, None) => StoreLocation::Sqlite(PathBuf::from("dqmon.sqlite")),
+        }
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -113,7 +144,7 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Validate { checks } => validate(&checks),
+        Command::Validate { checks, config } => validate(&checks, config.as_deref()),
         Command::Eval {
             checks,
             input,
@@ -138,8 +169,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `dqmon validate`: the same loading as the service's start-up.
-fn validate(checks: &std::path::Path) -> ExitCode {
+/// `dqmon validate`: the same loading as the service's start-up, of the
+/// contracts and, if given, of the configuration.
+fn validate(checks: &std::path::Path, config: Option<&std::path::Path>) -> ExitCode {
+    if let Some(path) = config
+        && let Err(e) = crate::service::config::Config::load(Some(path))
+    {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     match catalog::load(checks) {
         Ok(c) => {
             println!(
@@ -161,13 +199,15 @@ fn validate(checks: &std::path::Path) -> ExitCode {
 }
 
 /// `dqmon store migrate`.
-fn migrate(store: &std::path::Path) -> anyhow::Result<()> {
-    if !store.exists() {
-        anyhow::bail!("{}: no such score store", store.display());
+fn migrate(store: &StoreOptions) -> anyhow::Result<()> {
+    use crate::store::open::AnyStore;
+    let location = store.location();
+    if AnyStore::is_missing_file(&location) {
+        anyhow::bail!("{location}: no such score store");
     }
-    let (before, after) = crate::store::sqlite::SqliteStore::migrate(store)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", store.display()))?;
-    println!("{}: schema version {before} -> {after}", store.display());
+    let (before, after) =
+        AnyStore::migrate(&location).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
+    println!("{location}: schema version {before} -> {after}");
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::model::Dimension;
 use crate::model::period::{PeriodBounds, from_query};
-use crate::store::sqlite::SqliteStore;
+use crate::store::open::AnyStore;
 use crate::store::{DayCounts, ScoreStore as _};
 use crate::tally::{Scores, build_scores, pass_rate, scores_csv};
 
@@ -29,9 +29,8 @@ pub(crate) struct ScoresOptions {
     /// The checks folder (weights and datasets).
     #[arg(long = "checks", value_name = "DIR", default_value = "checks")]
     checks_dir: PathBuf,
-    /// The score store (`store.path` of the service configuration).
-    #[arg(long, default_value = "dqmon.sqlite")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreOptions,
     /// 2026-06-15, 2026-W24, 2026-06, 2026-Q2, 2026 or 2026-04-01..2026-06-30.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     period: Option<String>,
@@ -68,13 +67,14 @@ pub(crate) fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
         opts.period.as_deref(),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
-    if !opts.store.exists() {
-        anyhow::bail!("{}: no such score store", opts.store.display());
+    let location = opts.store.location();
+    if AnyStore::is_missing_file(&location) {
+        anyhow::bail!("{location}: no such score store");
     }
     // Read-only: this command migrates, prunes and writes nothing, so it is
     // safe beside a running service.
-    let store = SqliteStore::open_read_only(&opts.store)
-        .with_context(|| format!("{}: opening the score store", opts.store.display()))?;
+    let store = AnyStore::open_read_only(&location)
+        .with_context(|| format!("{location}: opening the score store"))?;
     let counts = store.counts(from, to, opts.department.as_deref())?;
     let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
     let scores = build_scores(

@@ -116,6 +116,8 @@ impl Accumulator {
             seen: rows.seen,
             expire,
             violations,
+            // The caller adds the claims its partitions were assigned with.
+            claims: Vec::new(),
         }
     }
 }

@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use crate::store::open::StoreLocation;
+use crate::store::open::redacted_url;
 pub use crate::web::HttpConfig;
 pub use crate::web::api::ApiConfig;
 
@@ -37,13 +39,21 @@ pub struct Config {
     pub api: ApiConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite database file (created when missing). Back it up like any
-    /// database: it holds the scores of every past period.
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
+    /// The SQLite database file (created when missing; `dqmon.sqlite` when
+    /// neither `path` nor `url` is given). Back it up like any database: it
+    /// holds the scores of every past period.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// A PostgreSQL database instead of the file, `postgres://user@host:port/db`
+    /// (libpq's URL; `?sslmode=`, `?options=-csearch_path%3Dschema` and the
+    /// like as libpq reads them). Give the password in the environment
+    /// (`DQMON_STORE__URL` holds the whole URL) rather than in a file under
+    /// version control. Not with `path`.
+    #[serde(default)]
+    pub url: Option<String>,
     /// At most this long between checkpoints, in milliseconds. A crash replays
     /// at most this much from Kafka (counts stay exact either way).
     #[serde(default = "default_checkpoint_interval_ms")]
@@ -56,10 +66,57 @@ pub struct StoreConfig {
     pub violations_kept_per_department: usize,
 }
 
+impl StoreConfig {
+    /// The configured store: the PostgreSQL database of `url`, else the
+    /// SQLite file of `path` (or its default).
+    pub fn location(&self) -> StoreLocation {
+        match &self.url {
+            Some(url) => StoreLocation::Postgres(url.clone()),
+            None => StoreLocation::Sqlite(self.path.clone().unwrap_or_else(default_store_path)),
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.path.is_some() && self.url.is_some() {
+            problems.push("store: give `path` or `url`, not both".to_owned());
+        }
+        if let Some(url) = &self.url
+            && let Err(e) = crate::store::postgres::check_url(url)
+        {
+            problems.push(format!("store.url: {e}"));
+        }
+        if self.checkpoint_interval_ms == 0 {
+            problems.push("store.checkpoint_interval_ms: must be at least 1".to_owned());
+        }
+        if self.checkpoint_max_messages == 0 {
+            problems.push("store.checkpoint_max_messages: must be at least 1".to_owned());
+        }
+        problems
+    }
+}
+
+/// The URL's password never shows: configurations are logged and printed.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("path", &self.path)
+            .field("url", &self.url.as_deref().map(redacted_url))
+            .field("checkpoint_interval_ms", &self.checkpoint_interval_ms)
+            .field("checkpoint_max_messages", &self.checkpoint_max_messages)
+            .field(
+                "violations_kept_per_department",
+                &self.violations_kept_per_department,
+            )
+            .finish()
+    }
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            path: default_store_path(),
+            path: None,
+            url: None,
             checkpoint_interval_ms: default_checkpoint_interval_ms(),
             checkpoint_max_messages: default_checkpoint_max_messages(),
             violations_kept_per_department: default_violations_kept_per_department(),
@@ -291,24 +348,34 @@ impl Config {
             ConfigError(all.join("\n"))
         })?;
         config.secret()?;
-        let mut problems = config.http.problems();
-        if config.processing.max_in_flight_messages == 0 {
-            problems.push("processing.max_in_flight_messages: must be at least 1");
-        }
-        if config.processing.workers == 0 {
-            problems.push("processing.workers: must be at least 1");
-        }
-        if config.processing.max_in_flight_bytes == 0 {
-            problems.push("processing.max_in_flight_bytes: must be at least 1");
-        }
-        if config.processing.max_buffered_bytes == 0 {
-            problems.push("processing.max_buffered_bytes: must be at least 1");
-        }
-        if config.store.checkpoint_interval_ms == 0 {
-            problems.push("store.checkpoint_interval_ms: must be at least 1");
-        }
-        if config.store.checkpoint_max_messages == 0 {
-            problems.push("store.checkpoint_max_messages: must be at least 1");
+        let mut problems: Vec<String> = config
+            .http
+            .problems()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        problems.extend(config.store.problems());
+        for (zero, problem) in [
+            (
+                config.processing.max_in_flight_messages == 0,
+                "processing.max_in_flight_messages: must be at least 1",
+            ),
+            (
+                config.processing.workers == 0,
+                "processing.workers: must be at least 1",
+            ),
+            (
+                config.processing.max_in_flight_bytes == 0,
+                "processing.max_in_flight_bytes: must be at least 1",
+            ),
+            (
+                config.processing.max_buffered_bytes == 0,
+                "processing.max_buffered_bytes: must be at least 1",
+            ),
+        ] {
+            if zero {
+                problems.push(problem.to_owned());
+            }
         }
         if !problems.is_empty() {
             return Err(ConfigError(problems.join("\n")));
@@ -372,7 +439,10 @@ mod tests {
         assert_eq!(c.kafka.violations_topic, "dq.violations");
         assert_eq!(c.http.listen_address.port(), 9898);
         assert_eq!(c.checks_dir, PathBuf::from("checks"));
-        assert_eq!(c.store.path, PathBuf::from("dqmon.sqlite"));
+        assert_eq!(
+            c.store.location(),
+            StoreLocation::Sqlite(PathBuf::from("dqmon.sqlite"))
+        );
         assert_eq!(c.store.checkpoint_interval_ms, 1000);
         assert!(c.api.officer_tokens.is_empty());
     }
@@ -461,10 +531,15 @@ mod tests {
              \"ssl.key.password\" = \"key-pass-2\"\n\"sasl.oauthbearer.client.secret\" = \"oauth-3\"\n\
              [kafka.consumer_properties]\n\"ssl.keystore.password\" = \"store-pass-4\"\n\
              [kafka.producer_properties]\n\"sasl.jaas.config\" = \"jaas-5\"\n\
-             [api]\nofficer_tokens = [\"officer-token-secret-6\"]\n"
+             [api]\nofficer_tokens = [\"officer-token-secret-6\"]\n\
+             [store]\nurl = \"postgres://dqmon:store-pass-7@db.example:5432/dqmon?password=store-pass-8\"\n"
         );
         let c = Config::from_toml(&text).unwrap();
-        let shown = format!("{c:?} {c:#?}");
+        let shown = format!(
+            "{c:?} {c:#?} {} {:?}",
+            c.store.location(),
+            c.store.location()
+        );
         for secret in [
             "0123456789abcdef",
             "kafka-pass-1",
@@ -473,11 +548,63 @@ mod tests {
             "store-pass-4",
             "jaas-5",
             "officer-token-secret-6",
+            "store-pass-7",
+            "store-pass-8",
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         // What is not secret stays readable for operators.
         assert!(shown.contains("dqmon"), "{shown}");
         assert!(shown.contains("sasl.password"), "{shown}");
+        assert!(shown.contains("db.example:5432/dqmon"), "{shown}");
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn the_store_url_can_come_from_the_environment_and_hides_its_password() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "DQMON_STORE__URL",
+                "postgres://dqmon:env-pass-9@127.0.0.1:5433/dqmon",
+            );
+            let c = Config::from_toml(MINIMAL).unwrap();
+            assert_eq!(
+                c.store.location(),
+                StoreLocation::Postgres("postgres://dqmon:env-pass-9@127.0.0.1:5433/dqmon".into())
+            );
+            let shown = format!("{c:?} {}", c.store.location());
+            assert!(!shown.contains("env-pass-9"), "{shown}");
+            assert!(shown.contains("127.0.0.1:5433"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_store_url_or_both_locations_are_reported() {
+        let both = format!(
+            "{MINIMAL}\n[store]\npath = \"x.sqlite\"\nurl = \"postgres://dqmon@db/dqmon\"\n"
+        );
+        let e = Config::from_toml(&both).unwrap_err().to_string();
+        assert!(e.contains("store: give `path` or `url`, not both"), "{e}");
+        for (url, problem) in [
+            ("mysql://dqmon:pw-10@db/dqmon", "store.url: "),
+            (
+                "postgres://dqmon:pw-10@db/dqmon?sslmode=sometimes",
+                "sslmode",
+            ),
+            ("postgres://dqmon:pw-10@db/dqmon?colour=blue", "colour"),
+            (
+                "postgres:///dqmon?password=pw-10",
+                "store.url: names no host",
+            ),
+        ] {
+            let text = format!("{MINIMAL}\n[store]\nurl = \"{url}\"\n");
+            let e = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(e.contains("store.url: "), "{url}: {e}");
+            assert!(e.contains(problem), "{url}: {e}");
+            assert!(!e.contains("pw-10"), "{url}: {e}");
+        }
+        let good = format!("{MINIMAL}\n[store]\nurl = \"postgres://dqmon@127.0.0.1:5433/dqmon\"\n");
+        assert!(Config::from_toml(&good).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! the loop share (in-flight outputs, the checkpoint being gathered), and
 //! taking checkpoints.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,12 +22,14 @@ use super::outputs::Outputs;
 use super::writer::CheckpointWriter;
 use crate::catalog::Checks;
 use crate::engine::Engine;
-use crate::store::CheckpointStore;
+use crate::store::{CheckpointStore, Claim};
 use crate::telemetry::{Health, Metrics};
 
 /// Where checkpoints go and how often.
 pub(crate) struct Checkpointing {
     pub store: Arc<dyn CheckpointStore>,
+    /// This instance's name in the store's partition claims.
+    pub owner: String,
     pub interval: Duration,
     pub max_messages: u64,
     pub violations_kept: usize,
@@ -43,6 +46,9 @@ pub(crate) struct PipelineContext {
     checks: Arc<Checks>,
     pub(super) checkpointing: Checkpointing,
     pub(super) accumulator: Mutex<Accumulator>,
+    /// The store's claims of the assigned partitions, made on assignment:
+    /// every checkpoint carries those of the partitions it writes.
+    pub(super) claims: Mutex<BTreeMap<(String, i32), Claim>>,
     /// Fetched records waiting to be judged in message-time order; the
     /// rebalance callback adds and drops partitions.
     pub(super) merge: Mutex<Merge<Fetched>>,
@@ -82,6 +88,7 @@ impl PipelineContext {
             checks: p.checks,
             checkpointing: p.checkpointing,
             accumulator: Mutex::new(Accumulator::default()),
+            claims: Mutex::new(BTreeMap::new()),
             merge: Mutex::new(p.merge),
             writer: Mutex::new(writer),
             failed: AtomicBool::new(false),
@@ -103,11 +110,20 @@ impl PipelineContext {
             return false;
         }
         let c = &self.checkpointing;
-        let checkpoint = self.accumulator.lock().expect("accumulator lock").take(
+        let mut checkpoint = self.accumulator.lock().expect("accumulator lock").take(
             &self.checks,
             &self.engine,
             c.violations_kept,
         );
+        // A partition without a claim here makes the store refuse the
+        // checkpoint, which stops dqmon: never written without one.
+        let claims = self.claims.lock().expect("claims lock");
+        checkpoint.claims = checkpoint
+            .offsets
+            .iter()
+            .filter_map(|o| claims.get(&(o.topic.clone(), o.partition)).cloned())
+            .collect();
+        drop(claims);
         if !checkpoint.is_empty() {
             self.writer.lock().expect("writer lock").submit(checkpoint);
         }

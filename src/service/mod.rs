@@ -31,7 +31,7 @@ use tracing::info;
 use crate::catalog::Checks;
 use crate::engine::Engine;
 use crate::service::config::Config;
-use crate::store::sqlite::SqliteStore;
+use crate::store::open::AnyStore;
 use crate::store::{CheckpointStore, ScoreStore};
 use crate::telemetry::Health;
 use crate::telemetry::Metrics;
@@ -156,7 +156,7 @@ impl Service {
 struct Started {
     checks: Arc<Checks>,
     sessions: Arc<Sessions>,
-    store: Arc<SqliteStore>,
+    store: Arc<AnyStore>,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     http_address: SocketAddr,
@@ -224,6 +224,7 @@ impl Started {
             checks: self.checks.clone(),
             checkpointing: Checkpointing {
                 store: self.store.clone(),
+                owner: owner(config),
                 interval: Duration::from_millis(config.store.checkpoint_interval_ms),
                 max_messages: config.store.checkpoint_max_messages,
                 violations_kept: config.store.violations_kept_per_department,
@@ -326,12 +327,25 @@ pub(crate) async fn termination() {
     }
 }
 
-/// Opens the configured score store.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = &config.store.path;
-    let store = SqliteStore::open(path, config.store.violations_kept_per_department)
-        .with_context(|| format!("{}: opening the score store", path.display()))?;
+/// Opens the configured score store (the SQLite file or the PostgreSQL
+/// database); errors name it without a password.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<AnyStore>> {
+    let location = config.store.location();
+    let store = AnyStore::open(&location, config.store.violations_kept_per_department)
+        .with_context(|| format!("{location}: opening the score store"))?;
     Ok(Arc::new(store))
+}
+
+/// This instance's name in the store's partition claims, for operators:
+/// the consumer group, the host and the process.
+fn owner(config: &Config) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{}@{host}:{}", config.kafka.group_id, std::process::id())
 }
 
 /// `dqmon run`: until SIGTERM or SIGINT, or until the store fails.

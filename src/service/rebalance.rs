@@ -1,5 +1,6 @@
-//! Rebalances: an assigned partition starts at the store's offset, and a
-//! revoked one is checkpointed before its next owner starts from the store.
+//! Rebalances: an assigned partition is claimed in the store and starts at
+//! the store's offset, and a revoked one is checkpointed before its next
+//! owner starts from the store.
 //! The merge learns of both: what it buffered of a revoked partition was not
 //! judged, so it is dropped and read again by the next owner.
 
@@ -27,6 +28,12 @@ impl ConsumerContext for PipelineContext {
         );
         let result = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                // Claim first: once the claim is ours, no earlier owner's
+                // checkpoint can land, so the offsets read next are final.
+                if let Err(e) = self.claim(tpl) {
+                    self.fail("claiming the assigned partitions", &e);
+                    return;
+                }
                 if let Err(e) = self.resume_from_store(tpl) {
                     // Not assigning leaves the partitions idle; the loop stops.
                     self.fail("reading the stored offsets", &e);
@@ -85,6 +92,11 @@ impl ConsumerContext for PipelineContext {
             }
             self.settle(consumer, true);
             self.commit_group(consumer);
+            let mut claims = self.claims.lock().expect("claims lock");
+            for elem in tpl.elements() {
+                claims.remove(&(elem.topic().to_owned(), elem.partition()));
+            }
+            drop(claims);
             let mut merge = self.merge.lock().expect("merge lock");
             let mut paused = TopicPartitionList::new();
             for elem in tpl.elements() {
@@ -113,6 +125,24 @@ impl ConsumerContext for PipelineContext {
 }
 
 impl PipelineContext {
+    /// Claims the assigned partitions in the store for this instance.
+    fn claim(&self, tpl: &TopicPartitionList) -> Result<(), crate::store::StoreError> {
+        let partitions: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        let granted = self
+            .checkpointing
+            .store
+            .claim(&self.checkpointing.owner, &partitions)?;
+        let mut claims = self.claims.lock().expect("claims lock");
+        for c in granted {
+            claims.insert((c.topic.clone(), c.partition), c);
+        }
+        Ok(())
+    }
+
     /// Sets each partition's start to the store's next offset; partitions the
     /// store has never seen start at the group's offset (or the beginning).
     fn resume_from_store(

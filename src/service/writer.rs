@@ -131,8 +131,13 @@ mod tests {
             crate::catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"))
                 .unwrap();
         let mut w = CheckpointWriter::new(store.clone(), Arc::new(Metrics::new(&checks)));
+        // The store refuses offsets written without the partition's claim.
+        let claims = store.claim("test", &[("t".into(), 0)]).unwrap();
         for o in 1..=5 {
-            w.submit(checkpoint(o));
+            w.submit(Checkpoint {
+                claims: claims.clone(),
+                ..checkpoint(o)
+            });
         }
         let results = w.results(true);
         let offsets: Vec<i64> = results.into_iter().map(|r| r.unwrap()[0].offset).collect();

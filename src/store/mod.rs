@@ -11,9 +11,24 @@
 //! Nothing personal is stored: entity keys and record ids arrive as keyed
 //! hashes, and violations carry no field values.
 //!
-//! This module is backend-neutral; [`sqlite`] is the default backend.
+//! Several dqmon instances may one day share a store (PostgreSQL): a
+//! partition's offsets are then written only under its newest
+//! [`Claim`] ([`CheckpointStore::claim`]), so an instance that lost a
+//! partition in a rebalance cannot overwrite its next owner's progress.
+//!
+//! This module is backend-neutral; [`sqlite`] is the default backend,
+//! [`postgres`] the networked one, [`open`] opens whichever is configured.
 
+mod batch;
+mod columns;
+mod fencing;
+pub mod open;
+pub mod postgres;
 pub mod sqlite;
+mod version;
+
+#[cfg(test)]
+pub(crate) mod tests;
 
 use chrono::NaiveDate;
 
@@ -79,10 +94,25 @@ pub struct Checkpoint {
     /// Appended, oldest first; the store keeps only the newest
     /// `violations_kept_per_department` per department.
     pub violations: Vec<Violation>,
+    /// The claims the offsets were read under. Every partition in `offsets`
+    /// needs one, still the newest in the store, or the whole checkpoint is
+    /// refused ([`StoreError::Fenced`]).
+    pub claims: Vec<Claim>,
+}
+
+/// The right to write one partition's offsets, granted by
+/// [`CheckpointStore::claim`]: valid until someone claims the partition again.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Claim {
+    pub topic: String,
+    pub partition: i32,
+    /// Grows by one with every claim of the partition.
+    pub epoch: i64,
 }
 
 impl Checkpoint {
-    /// True when committing it would change nothing.
+    /// True when committing it would change nothing (claims are only the
+    /// right to write, not a change).
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
             && self.offsets.is_empty()
@@ -116,17 +146,26 @@ pub enum StoreError {
     /// when an operator says so.
     #[error(
         "store schema version {found} is older than this dqmon's ({supported}): \
-         back the file up, then run `dqmon store migrate --store FILE`"
+         back it up, then run `dqmon store migrate` (--store FILE or --store-url URL)"
     )]
     NeedsMigration { found: i64, supported: i64 },
-    /// A reading command was given a file that holds no score store.
+    /// A reading command was given a file (or database) that holds no score store.
     #[error("not a dqmon score store (no schema)")]
     NotAStore,
+    /// The checkpoint sets the offset of a partition that was claimed again
+    /// since its claim (or that it holds no claim for): another instance owns
+    /// the partition now. Nothing of the checkpoint was written. Names the
+    /// partition only.
+    #[error(
+        "partition {partition} of topic {topic} is not this checkpoint's to write \
+         (claimed again since, or never claimed): nothing written"
+    )]
+    Fenced { topic: String, partition: i32 },
 }
 
 /// The writer's side of the store: what the consumer needs to checkpoint and
-/// to resume. Methods block (SQLite I/O, fsync): call them from a thread of
-/// their own or `spawn_blocking`, never from an async task directly.
+/// to resume. Methods block (disk I/O, fsync, the network): call them from a
+/// thread of their own or `spawn_blocking`, never from an async task directly.
 ///
 /// Outputs are deterministic: offsets sorted by partition, state rows by key.
 pub trait CheckpointStore: Send + Sync {
@@ -138,6 +177,15 @@ pub trait CheckpointStore: Send + Sync {
     /// [`CheckpointStore::seen`] and seek to [`CheckpointStore::offsets`].
     /// Retrying the same checkpoint could count twice.
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+
+    /// Claims `partitions` (topic, partition) for `owner`, in one
+    /// transaction: each partition's epoch grows by one, so checkpoints made
+    /// under an earlier claim are refused from now on. Claim before reading
+    /// [`CheckpointStore::offsets`] to resume from: no earlier owner's
+    /// checkpoint can land after that. `owner` is recorded for operators: an
+    /// instance name, never personal data. Sorted by (topic, partition),
+    /// duplicates claimed once.
+    fn claim(&self, owner: &str, partitions: &[(String, i32)]) -> Result<Vec<Claim>, StoreError>;
 
     /// Stored next offsets of all partitions.
     fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError>;
@@ -169,7 +217,7 @@ pub trait ScoreStore: Send + Sync {
 }
 
 /// A checkpoint store for tests of its callers: `commit` decides, `offsets`
-/// are fixed, the state is empty.
+/// are fixed, the state is empty, every claim is granted (epoch 1).
 #[cfg(test)]
 pub(crate) struct Stub<F> {
     pub commit: F,
@@ -180,6 +228,19 @@ pub(crate) struct Stub<F> {
 impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> CheckpointStore for Stub<F> {
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         (self.commit)(checkpoint)
+    }
+    fn claim(&self, _owner: &str, partitions: &[(String, i32)]) -> Result<Vec<Claim>, StoreError> {
+        let mut claims: Vec<Claim> = partitions
+            .iter()
+            .map(|(topic, partition)| Claim {
+                topic: topic.clone(),
+                partition: *partition,
+                epoch: 1,
+            })
+            .collect();
+        claims.sort();
+        claims.dedup();
+        Ok(claims)
     }
     fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError> {
         Ok(self.offsets.clone())

@@ -1,6 +1,7 @@
 //! SQLite backend of [`CheckpointStore`] and [`ScoreStore`]: one database
 //! file in WAL mode, one connection behind a mutex, every checkpoint in one
-//! IMMEDIATE transaction.
+//! IMMEDIATE transaction (which also serialises claims and the fencing check
+//! against every other connection to the file).
 //!
 //! `schema` holds the layout and every statement, `codec` the value
 //! conversions, `write` a checkpoint's writes and `read` the queries; this
@@ -12,8 +13,6 @@ mod schema;
 mod write;
 
 #[cfg(test)]
-mod exactness_tests;
-#[cfg(test)]
 mod tests;
 
 use std::path::Path;
@@ -23,8 +22,9 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::version::check_version;
 use super::{
-    Checkpoint, CheckpointStore, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+    Checkpoint, CheckpointStore, Claim, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
 };
 use crate::model::{PartitionOffset, Violation};
 use read::Days;
@@ -63,7 +63,7 @@ impl SqliteStore {
     /// migrate` ([`SqliteStore::migrate`]) has updated it.
     pub fn open(path: &Path, violations_kept_per_department: usize) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
-        schema::check_version(schema::version(&conn)?, schema::SCHEMA_VERSION, false)?;
+        check_version(schema::version(&conn)?, schema::SCHEMA_VERSION, false)?;
         Self::init(conn, violations_kept_per_department)
     }
 
@@ -77,7 +77,7 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         match schema::version(&conn)? {
             0 => return Err(StoreError::NotAStore),
-            v => schema::check_version(v, schema::SCHEMA_VERSION, false)?,
+            v => check_version(v, schema::SCHEMA_VERSION, false)?,
         }
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(SqliteStore {
@@ -92,7 +92,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let before = schema::version(&conn)?;
-        schema::check_version(before, schema::SCHEMA_VERSION, true)?;
+        check_version(before, schema::SCHEMA_VERSION, true)?;
         schema::migrate(&mut conn)?;
         Ok((before, schema::version(&conn)?))
     }
@@ -159,9 +159,18 @@ impl CheckpointStore for SqliteStore {
         // once (no busy wait) if another connection wrote in between.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // On any error `tx` is dropped here, which rolls everything back.
+        write::fence(&tx, checkpoint)?;
         write::checkpoint(&tx, checkpoint, self.violations_kept)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn claim(&self, owner: &str, partitions: &[(String, i32)]) -> Result<Vec<Claim>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let claims = write::claim(&tx, owner, partitions)?;
+        tx.commit()?;
+        Ok(claims)
     }
 
     fn offsets(&self) -> Result<Vec<PartitionOffset>, StoreError> {

@@ -6,26 +6,13 @@ use std::sync::LazyLock;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::model::Dimension;
 use crate::store::StoreError;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
-/// Column names of the count columns of `day_counts`, in SELECT order
-/// (the DDL spells them out; a test checks both agree).
-pub(crate) fn count_columns() -> Vec<String> {
-    let mut cols = vec!["records".to_owned(), "malformed".to_owned()];
-    for dim in Dimension::ALL {
-        cols.push(format!("{dim}_passed"));
-        cols.push(format!("{dim}_failed"));
-    }
-    cols
-}
-
-/// Number of count columns: records, malformed, 5 × (passed, failed).
-pub(crate) const COUNT_COLUMNS: usize = 2 + 2 * Dimension::ALL.len();
+pub(crate) use crate::store::columns::{COUNT_COLUMNS, count_columns};
 
 /// Schema v1, frozen: a later change is a new entry in [`MIGRATIONS`], never
 /// an edit here. STRICT makes SQLite reject a value of the wrong type (e.g.
@@ -104,39 +91,25 @@ CREATE INDEX IF NOT EXISTS violations_department ON violations (department, id);
 const SCHEMA_V2: &str =
     "ALTER TABLE violations ADD COLUMN late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1));";
 
-/// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2];
+/// Schema v3, frozen: who may write each partition's offsets (fencing).
+const SCHEMA_V3: &str = "CREATE TABLE IF NOT EXISTS partition_claims (
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL CHECK (partition_id >= 0),
+    epoch INTEGER NOT NULL CHECK (epoch >= 1),
+    owner TEXT NOT NULL,
+    PRIMARY KEY (topic, partition_id)
+) STRICT, WITHOUT ROWID;";
 
-/// Applies pending migrations, each in its own transaction with its
-/// `user_version` bump, so an interrupted upgrade resumes where it stopped.
-/// Whether a database of schema `version` may be opened by a dqmon that
-/// writes `supported` ([`SCHEMA_VERSION`]).
-pub(crate) fn check_version(
-    version: i64,
-    supported: i64,
-    may_migrate: bool,
-) -> Result<(), StoreError> {
-    match version {
-        v if v > supported => Err(StoreError::UnsupportedSchema {
-            found: v,
-            supported,
-        }),
-        v if v == supported => Ok(()),
-        // A new file gets the schema; an older one only on request.
-        0 => Ok(()),
-        _ if may_migrate => Ok(()),
-        v => Err(StoreError::NeedsMigration {
-            found: v,
-            supported,
-        }),
-    }
-}
+/// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The schema version a database was written with (0: none yet).
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
 
+/// Applies pending migrations, each in its own transaction with its
+/// `user_version` bump, so an interrupted upgrade resumes where it stopped.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -203,6 +176,15 @@ pub(crate) const INSERT_VIOLATION: &str = "INSERT INTO violations (topic, partit
 /// sub-select, i.e. fewer rows than that, deletes nothing).
 pub(crate) const PRUNE_VIOLATIONS: &str = "DELETE FROM violations WHERE department = ?1 AND id <= \
      (SELECT id FROM violations WHERE department = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+
+/// Grants the next epoch of partition (?1, ?2) to owner ?3.
+pub(crate) const CLAIM: &str = "INSERT INTO partition_claims (topic, partition_id, epoch, owner) \
+     VALUES (?1, ?2, 1, ?3) \
+     ON CONFLICT (topic, partition_id) DO UPDATE SET epoch = epoch + 1, owner = excluded.owner \
+     RETURNING epoch";
+
+pub(crate) const SELECT_CLAIM_EPOCH: &str =
+    "SELECT epoch FROM partition_claims WHERE topic = ?1 AND partition_id = ?2";
 
 pub(crate) const SELECT_VIOLATION_DEPARTMENTS: &str = "SELECT DISTINCT department FROM violations";
 

@@ -1,19 +1,62 @@
 //! One checkpoint's writes, all inside the caller's transaction, in the
 //! order [`Checkpoint`] documents: counts, offsets, reference rows, seen rows,
-//! expiry, violations (with pruning).
+//! expiry, violations (with pruning); and claims with the fencing check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::codec::{count_values, day_key, key_bytes, to_sql_count, values_bytes};
 use super::schema::{
-    EXPIRE_REFERENCES, EXPIRE_SEEN, INSERT_VIOLATION, PRUNE_VIOLATIONS,
+    CLAIM, EXPIRE_REFERENCES, EXPIRE_SEEN, INSERT_VIOLATION, PRUNE_VIOLATIONS, SELECT_CLAIM_EPOCH,
     SELECT_VIOLATION_DEPARTMENTS, UPSERT_CHECK, UPSERT_DAY, UPSERT_OFFSET, UPSERT_REFERENCE,
     UPSERT_SEEN,
 };
 use crate::model::{PartitionOffset, Violation};
-use crate::store::{Checkpoint, DayCounts, Expiry, ReferenceRow, SeenRow, StoreError};
+use crate::store::batch::violations_to_write;
+use crate::store::fencing::{check, required_epochs};
+use crate::store::{Checkpoint, Claim, DayCounts, Expiry, ReferenceRow, SeenRow, StoreError};
+
+/// Refuses `cp` unless every partition it sets an offset for is still
+/// claimed with the epoch `cp` carries. Inside the IMMEDIATE transaction, so
+/// no claim can come between this check and the commit.
+pub(crate) fn fence(tx: &Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
+    let required = required_epochs(cp)?;
+    if required.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(SELECT_CLAIM_EPOCH)?;
+    let mut stored = BTreeMap::new();
+    for &(topic, partition) in required.keys() {
+        let epoch: Option<i64> = stmt
+            .query_row(params![topic, partition], |row| row.get(0))
+            .optional()?;
+        if let Some(epoch) = epoch {
+            stored.insert((topic.to_owned(), partition), epoch);
+        }
+    }
+    check(&required, &stored)
+}
+
+/// The next epoch of each partition, for `owner`.
+pub(crate) fn claim(
+    tx: &Transaction<'_>,
+    owner: &str,
+    partitions: &[(String, i32)],
+) -> Result<Vec<Claim>, StoreError> {
+    let unique: BTreeSet<&(String, i32)> = partitions.iter().collect();
+    let mut stmt = tx.prepare_cached(CLAIM)?;
+    let mut claims = Vec::with_capacity(unique.len());
+    for (topic, partition) in unique {
+        let epoch: i64 = stmt.query_row(params![topic, partition, owner], |row| row.get(0))?;
+        claims.push(Claim {
+            topic: topic.clone(),
+            partition: *partition,
+            epoch,
+        });
+    }
+    Ok(claims)
+}
 
 /// Writes everything `cp` holds; keeps the newest `kept` violations per
 /// department. Commits nothing: an error leaves the caller to drop `tx`.
@@ -123,22 +166,9 @@ fn write_violations(
     if violations.is_empty() {
         return Ok(());
     }
-    // Rows that pruning would delete at once are not inserted: a burst of
-    // failures must not cost a write per failure.
-    let mut remaining: HashMap<&str, usize> = HashMap::new();
-    for v in violations {
-        *remaining.entry(v.department.as_str()).or_default() += 1;
-    }
+    let (written, departments) = violations_to_write(violations, kept);
     let mut stmt = tx.prepare_cached(INSERT_VIOLATION)?;
-    for v in violations {
-        let left = remaining
-            .get_mut(v.department.as_str())
-            .expect("counted above");
-        let skip = *left > kept;
-        *left -= 1;
-        if skip {
-            continue;
-        }
+    for v in written {
         stmt.execute(params![
             v.topic,
             v.partition,
@@ -154,8 +184,6 @@ fn write_violations(
             v.late,
         ])?;
     }
-    let mut departments: Vec<&str> = remaining.into_keys().collect();
-    departments.sort_unstable();
     for department in departments {
         prune_violations(tx, department, kept)?;
     }

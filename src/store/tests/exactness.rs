@@ -3,38 +3,41 @@
 //! how deltas are grouped into checkpoints does not change the sums.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use rusqlite::Connection;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
-use super::tests::{counts, d, violation};
-use super::{BUSY_TIMEOUT, SqliteStore};
+use super::{TestDb, commit_claimed, counts, d, violation, with_claims};
 use crate::model::{Counts, PartitionOffset};
 use crate::store::{Checkpoint, CheckpointStore, DayCounts, ScoreStore, SeenRow};
-
-/// Child half of the kill -9 test: commits checkpoints in a loop until
-/// killed. Does nothing unless started by the parent test.
-#[test]
-fn kill9_child() {
-    let Ok(path) = std::env::var(CRASH_DB_VAR) else {
-        return;
-    };
-    let store = SqliteStore::open(Path::new(&path), 5).unwrap();
-    let mut next = store.offsets().unwrap().first().map_or(0, |o| o.offset);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    // Bounded, so an orphaned child stops on its own.
-    while Instant::now() < deadline {
-        store.commit(&crash_checkpoint(next)).unwrap();
-        next += CRASH_STEP;
-    }
-}
 
 const CRASH_DB_VAR: &str = "DQMON_STORE_KILL9_DB";
 const CRASH_STEP: i64 = 7;
 const CRASH_SEEN: i64 = 500;
+
+/// Child half of the kill -9 test: commits checkpoints in a loop until
+/// killed. Does nothing unless started by the parent test.
+pub(crate) fn kill9_child<D: TestDb>() {
+    let Ok(target) = std::env::var(CRASH_DB_VAR) else {
+        return;
+    };
+    let db = D::attach(&target);
+    let store = db.open(5).unwrap();
+    let claims = store.claim("kill9-child", &[("t".into(), 0)]).unwrap();
+    let mut next = store.offsets().unwrap().first().map_or(0, |o| o.offset);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Bounded, so an orphaned child stops on its own.
+    while Instant::now() < deadline {
+        let cp = Checkpoint {
+            claims: claims.clone(),
+            ..crash_checkpoint(next)
+        };
+        store.commit(&cp).unwrap();
+        next += CRASH_STEP;
+    }
+}
 
 /// Checkpoint consuming offsets next..next+7: 7 records, 500 seen rows.
 fn crash_checkpoint(next: i64) -> Checkpoint {
@@ -56,39 +59,24 @@ fn crash_checkpoint(next: i64) -> Checkpoint {
 
 /// kill -9 of a process in the middle of committing, then reopen: counts,
 /// offsets and state always agree (each equals k checkpoints' worth).
-#[cfg(unix)]
-#[test]
-fn kill9_at_any_moment_keeps_counts_offsets_and_state_together() {
+pub(crate) fn kill9_at_any_moment_keeps_counts_offsets_and_state_together<D: TestDb>() {
     use std::process::{Command, Stdio};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("dq.sqlite");
-    drop(SqliteStore::open(&path, 5).unwrap());
-    let test_name = format!(
-        "{}::kill9_child",
-        module_path!().split_once("::").expect("crate::path").1
-    );
-    let stored_offset = || -> i64 {
-        let conn = Connection::open(&path).unwrap();
-        conn.busy_timeout(BUSY_TIMEOUT).unwrap();
-        conn.query_row(
-            "SELECT coalesce(max(next_offset), 0) FROM offsets",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-    };
+    let db = D::new();
+    drop(db.open(5).unwrap());
+    let test_name = format!("{}::kill9_child", D::TESTS);
     let mut last = 0;
     for (round, extra_ms) in [0u64, 1, 2, 3, 5, 8, 13, 21].into_iter().enumerate() {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([test_name.as_str(), "--exact", "--test-threads=1"])
-            .env(CRASH_DB_VAR, &path)
+            .args(D::CHILD_ARGS)
+            .env(CRASH_DB_VAR, db.target())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         // Wait until the child is committing, then kill it at a varying moment.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while stored_offset() <= last {
+        while db.max_stored_offset() <= last {
             assert!(Instant::now() < deadline, "child made no progress");
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -96,7 +84,7 @@ fn kill9_at_any_moment_keeps_counts_offsets_and_state_together() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
-        let store = SqliteStore::open(&path, 5).unwrap();
+        let store = db.open(5).unwrap();
         let offset = store.offsets().unwrap()[0].offset;
         let records = store
             .counts(d("2026-06-15"), d("2026-06-15"), None)
@@ -178,32 +166,41 @@ fn model(checkpoints: &[Checkpoint]) -> Vec<DayCounts> {
         .collect()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// Committing the same deltas one by one, all at once, or in any
-    /// grouping gives the same counts and offsets.
-    #[test]
-    fn grouping_of_checkpoints_does_not_matter(
-        checkpoints in prop::collection::vec(arb_checkpoint(), 1..8),
-        cuts in prop::collection::vec(any::<bool>(), 8),
-    ) {
-        let one_by_one = SqliteStore::in_memory(10).unwrap();
+/// Committing the same deltas one by one, all at once, or in any grouping
+/// gives the same counts and offsets. 64 cases, as a `proptest!` would run;
+/// a runner of its own because the body is generic over the backend.
+pub(crate) fn grouping_of_checkpoints_does_not_matter<D: TestDb>() {
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        prop::collection::vec(arb_checkpoint(), 1..8),
+        prop::collection::vec(any::<bool>(), 8),
+    );
+    let result = runner.run(&strategy, |(checkpoints, cuts)| {
+        let (db1, db2, db3) = (D::new(), D::new(), D::new());
+        let one_by_one = db1.open(10).unwrap();
         for cp in &checkpoints {
-            one_by_one.commit(cp).unwrap();
+            commit_claimed(&one_by_one, cp.clone()).unwrap();
         }
         let merged = |group: &[Checkpoint]| Checkpoint {
             counts: group.iter().flat_map(|cp| cp.counts.clone()).collect(),
             offsets: group.iter().flat_map(|cp| cp.offsets.clone()).collect(),
             ..Default::default()
         };
-        let all_at_once = SqliteStore::in_memory(10).unwrap();
-        all_at_once.commit(&merged(&checkpoints)).unwrap();
-        let grouped = SqliteStore::in_memory(10).unwrap();
+        let all_at_once = db2.open(10).unwrap();
+        all_at_once
+            .commit(&with_claims(&all_at_once, merged(&checkpoints)))
+            .unwrap();
+        let grouped = db3.open(10).unwrap();
         let mut start = 0;
         for i in 1..=checkpoints.len() {
             if i == checkpoints.len() || cuts[i] {
-                grouped.commit(&merged(&checkpoints[start..i])).unwrap();
+                grouped
+                    .commit(&with_claims(&grouped, merged(&checkpoints[start..i])))
+                    .unwrap();
                 start = i;
             }
         }
@@ -217,12 +214,21 @@ proptest! {
                     .or_insert_with(|| DayCounts::new(from, &c.department, &c.dataset))
                     .add(c);
             }
-            map.into_values().map(|mut c| { c.counts.checks.sort(); c }).collect::<Vec<_>>()
+            map.into_values()
+                .map(|mut c| {
+                    c.counts.checks.sort();
+                    c
+                })
+                .collect::<Vec<_>>()
         };
         for store in [&one_by_one, &all_at_once, &grouped] {
-            prop_assert_eq!(&store.daily_counts(from, to, None).unwrap(), &want);
+            prop_assert_eq!(&D::daily_counts(store, from, to, None).unwrap(), &want);
             prop_assert_eq!(&store.counts(from, to, None).unwrap(), &summed_model);
             prop_assert_eq!(store.offsets().unwrap(), one_by_one.offsets().unwrap());
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }

@@ -1,0 +1,311 @@
+//! The store's tests (`crate::store::tests`) on PostgreSQL, each in a fresh
+//! schema of the database `DQMON_TEST_POSTGRES_URL` names (so they run in
+//! parallel), dropped afterwards. They are `#[ignore]`d (they need a server:
+//! `eval "$(scripts/postgres-local.sh start)"`, then `cargo test --lib --
+//! --ignored postgres`) and fail, never skip, when the variable is absent.
+//! Also what only PostgreSQL has: server settings, its error messages.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+use postgres::NoTls;
+
+use super::PostgresStore;
+use super::schema::{SCHEMA_VERSION, SELECT_DAY_COUNTS_COLUMNS};
+use crate::model::PartitionOffset;
+use crate::store::tests::{TestDb, full_checkpoint, store_tests};
+use crate::store::{Checkpoint, CheckpointStore, DayCounts, StoreError};
+
+const URL_VAR: &str = "DQMON_TEST_POSTGRES_URL";
+
+fn url() -> String {
+    std::env::var(URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{URL_VAR} is not set: start a server with `eval \"$(scripts/postgres-local.sh start)\"`"
+        )
+    })
+}
+
+/// One schema of the test database; the store's connections use it as
+/// their search path.
+pub(crate) struct PgDb {
+    config: postgres::Config,
+    schema: String,
+    /// Dropped with this value (not in a kill -9 child, which only attaches).
+    owned: bool,
+}
+
+impl PgDb {
+    fn in_schema(schema: &str, owned: bool) -> Self {
+        let mut config: postgres::Config = url().parse().expect("a valid test URL");
+        config.options(&format!("-c search_path={schema}"));
+        PgDb {
+            config,
+            schema: schema.to_owned(),
+            owned,
+        }
+    }
+
+    /// A connection of its own, in the schema.
+    fn admin(&self) -> postgres::Client {
+        self.config
+            .connect(NoTls)
+            .expect("connecting to the test server")
+    }
+
+    fn open_with(
+        &self,
+        config: postgres::Config,
+        kept: usize,
+    ) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open_with(config, kept)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if self.owned {
+            // Best effort: a leftover schema only costs disk on a test server.
+            let _ = self
+                .admin()
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
+
+impl TestDb for PgDb {
+    type Store = PostgresStore;
+    const SCHEMA_VERSION: i64 = SCHEMA_VERSION;
+    const CHECK_VIOLATION: &'static str = "violates check constraint";
+    const SUM_OVERFLOW: &'static str = "bigint out of range";
+    const TESTS: &'static str = "store::postgres::tests";
+    const CHILD_ARGS: &'static [&'static str] = &["--ignored"];
+
+    fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let schema = format!(
+            "dqmon_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&url(), NoTls)
+            .unwrap_or_else(|e| panic!("connecting to {URL_VAR}: {}", StoreError::from(e)));
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        PgDb::in_schema(&schema, true)
+    }
+
+    fn target(&self) -> String {
+        self.schema.clone()
+    }
+
+    fn attach(target: &str) -> Self {
+        PgDb::in_schema(target, false)
+    }
+
+    fn open(&self, violations_kept: usize) -> Result<PostgresStore, StoreError> {
+        self.open_with(self.config.clone(), violations_kept)
+    }
+
+    fn open_read_only(&self) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open_read_only_with(self.config.clone())
+    }
+
+    fn migrate(&self) -> Result<(i64, i64), StoreError> {
+        PostgresStore::migrate_with(self.config.clone())
+    }
+
+    /// The fresh schema is empty already.
+    fn make_empty(&self) {}
+
+    fn schema_version(&self) -> i64 {
+        self.admin()
+            .query_one("SELECT version FROM dqmon_schema", &[])
+            .unwrap()
+            .get(0)
+    }
+
+    fn set_schema_version(&self, version: i64) {
+        self.admin()
+            .execute("UPDATE dqmon_schema SET version = $1", &[&version])
+            .unwrap();
+    }
+
+    /// Every row of every table with the transaction that wrote it, and the
+    /// violation ids drawn: any insert, update or delete changes it.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut client = self.admin();
+        let mut h = DefaultHasher::new();
+        for table in [
+            "day_counts",
+            "check_counts",
+            "offsets",
+            "reference_rows",
+            "seen",
+            "violations",
+            "partition_claims",
+            "dqmon_schema",
+        ] {
+            let digest: String = client
+                .query_one(
+                    &format!(
+                        "SELECT md5(coalesce(string_agg(t::text || '@' || t.xmin::text, '|' \
+                         ORDER BY t::text), '')) FROM {table} t"
+                    ),
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            digest.hash(&mut h);
+        }
+        let drawn: i64 = client
+            .query_one("SELECT last_value FROM violations_id_seq", &[])
+            .unwrap()
+            .get(0);
+        drawn.hash(&mut h);
+        h.finish()
+    }
+
+    fn max_stored_offset(&self) -> i64 {
+        self.admin()
+            .query_one("SELECT coalesce(max(next_offset), 0) FROM offsets", &[])
+            .unwrap()
+            .get(0)
+    }
+
+    fn daily_counts(
+        store: &PostgresStore,
+        from: NaiveDate,
+        to: NaiveDate,
+        department: Option<&str>,
+    ) -> Result<Vec<DayCounts>, StoreError> {
+        store.daily_counts(from, to, department)
+    }
+
+    fn violation_rows(store: &PostgresStore) -> i64 {
+        store.query_one("SELECT count(*) FROM violations").unwrap()
+    }
+
+    fn fail_violation_inserts(store: &PostgresStore, fail: bool) {
+        let sql = if fail {
+            "ALTER TABLE violations ADD CONSTRAINT injected_failure CHECK (false) NOT VALID"
+        } else {
+            "ALTER TABLE violations DROP CONSTRAINT injected_failure"
+        };
+        store.sql(sql).unwrap();
+    }
+
+    fn day_counts_columns(store: &PostgresStore) -> Vec<String> {
+        store.query_column(SELECT_DAY_COUNTS_COLUMNS).unwrap()
+    }
+
+    fn check_durability(store: &PostgresStore) {
+        let setting: String = store
+            .query_one("SELECT current_setting('synchronous_commit')")
+            .unwrap();
+        assert_ne!(setting, "off", "commits wait for the WAL flush");
+    }
+}
+
+store_tests!(ignored PgDb);
+
+/// Needs no server: nothing listens on port 1.
+#[test]
+fn a_connection_error_names_no_password() {
+    let err = PostgresStore::open(
+        "postgres://dqmon:hunter2-secret@127.0.0.1:1/dqmon?connect_timeout=2",
+        10,
+    )
+    .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("connect"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let err = PostgresStore::open("postgres://dqmon:hunter2-secret@db/dq?colour=blue", 10)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown option `colour`"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: DQMON_TEST_POSTGRES_URL"]
+fn postgres_errors_carry_no_row_data() {
+    let db = PgDb::new();
+    let store = db.open(10).unwrap();
+    let claims = store.claim("a", &[("topic-marker-7".into(), 0)]).unwrap();
+    let err = store
+        .commit(&Checkpoint {
+            offsets: vec![PartitionOffset::new("topic-marker-7", 0, -12345)],
+            claims,
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("violates check constraint"), "{err}");
+    assert!(err.contains("SQLSTATE 23514"), "{err}");
+    for value in ["marker", "-12345"] {
+        assert!(!err.contains(value), "{err}");
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: DQMON_TEST_POSTGRES_URL"]
+fn postgres_synchronous_commit_off_is_turned_on_for_the_writer() {
+    let db = PgDb::new();
+    let mut config = db.config.clone();
+    config.options(&format!(
+        "-c search_path={} -c synchronous_commit=off",
+        db.schema
+    ));
+    let store = db.open_with(config, 10).unwrap();
+    PgDb::check_durability(&store);
+    store
+        .commit(&Checkpoint {
+            ..full_checkpoint_without_offsets()
+        })
+        .unwrap();
+}
+
+fn full_checkpoint_without_offsets() -> Checkpoint {
+    Checkpoint {
+        offsets: Vec::new(),
+        ..full_checkpoint(1, 1)
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: DQMON_TEST_POSTGRES_URL"]
+fn postgres_a_lost_connection_is_opened_again() {
+    let db = PgDb::new();
+    // Named after the schema, so only this test's sessions are ended.
+    let mut config = db.config.clone();
+    config.application_name(&db.schema);
+    let store = db.open_with(config, 10).unwrap();
+    store.commit(&full_checkpoint_without_offsets()).unwrap();
+    // End the store's sessions from outside, as a server restart would.
+    let ended: i64 = db
+        .admin()
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1) ended",
+            &[&db.schema],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        ended, 1,
+        "the writer's session (the reader's opens on first use)"
+    );
+    // The first call fails on the dead connection: it may have been a
+    // commit, whose outcome the caller cannot know. Later calls reconnect.
+    let err = store.seen().unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err}");
+    assert_eq!(store.seen().unwrap().len(), 1);
+    store.commit(&full_checkpoint_without_offsets()).unwrap();
+}
