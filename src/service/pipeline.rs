@@ -152,8 +152,15 @@ impl Pipeline {
     }
 
     fn backpressure(&self) -> bool {
+        self.outputs_full(0, 0)
+    }
+
+    /// Whether the outputs in flight, plus `records` more carrying `bytes`,
+    /// reach either bound.
+    fn outputs_full(&self, records: usize, bytes: usize) -> bool {
         let outputs = &self.consumer.context().outputs;
-        outputs.len() >= self.max_in_flight || outputs.bytes() >= self.max_in_flight_bytes
+        outputs.len() + records >= self.max_in_flight
+            || outputs.bytes() + bytes >= self.max_in_flight_bytes
     }
 
     /// Moves what librdkafka has fetched into the merge (waiting up to
@@ -232,14 +239,11 @@ impl Pipeline {
     /// it stopped short, if it did.
     fn take(&self, n: usize) -> (Vec<Released<Fetched>>, Option<Drained>) {
         let ctx = self.consumer.context();
-        let outputs = &ctx.outputs;
         let mut merge = ctx.merge.lock().expect("merge lock");
         let mut batch = Vec::with_capacity(n.min(SUB_BATCH));
         let mut bytes = 0;
         while batch.len() < n {
-            if outputs.len() + batch.len() >= self.max_in_flight
-                || outputs.bytes() + bytes >= self.max_in_flight_bytes
-            {
+            if self.outputs_full(batch.len(), bytes) {
                 return (batch, Some(Drained::More));
             }
             let step = merge.pop(Instant::now(), |topic, partition| {

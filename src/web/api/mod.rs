@@ -32,6 +32,7 @@ use query::ApiQuery;
 pub(crate) use scores::csv_response;
 pub use sessions::{LINK_TTL, Sessions};
 pub use state::ApiState;
+pub(crate) use trend::today;
 
 /// Percent-encodes a path segment or query value: everything but the
 /// unreserved characters of RFC 3986.

@@ -47,8 +47,9 @@ fn parse_step(text: Option<&str>) -> Result<Step, ApiError> {
     }
 }
 
-/// The exchange's date now: the wall clock, read at the edge.
-fn today(state: &ApiState) -> NaiveDate {
+/// The exchange's date now: the wall clock, read at the edge (the
+/// scorecard's `Today` reads it here too).
+pub(crate) fn today(state: &ApiState) -> NaiveDate {
     Utc::now()
         .with_timezone(&state.checks.time_zone)
         .date_naive()

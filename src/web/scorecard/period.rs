@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -22,11 +22,7 @@ impl FromRequestParts<ApiState> for Today {
     type Rejection = Infallible;
 
     async fn from_request_parts(_: &mut Parts, state: &ApiState) -> Result<Self, Infallible> {
-        Ok(Today(
-            Utc::now()
-                .with_timezone(&state.checks.time_zone)
-                .date_naive(),
-        ))
+        Ok(Today(crate::web::api::today(state)))
     }
 }
 
