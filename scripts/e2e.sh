@@ -20,25 +20,26 @@ trap cleanup EXIT
 echo "== the score store's tests on PostgreSQL"
 eval "$(bash scripts/postgres-local.sh start)"
 export DQMON_TEST_POSTGRES_URL
-# The release profile, as every cargo command below: dependencies compile once.
-cargo test --release --lib -- --ignored postgres
+# The test profile of `cargo test`, as every cargo command below: after the
+# README's test command nothing is compiled again (a release build would
+# compile every dependency a second time, about ten minutes on two cores).
+cargo test --lib -- --ignored postgres
 
 echo "== Kafka broker"
 eval "$(bash scripts/kafka-local.sh start)"
 export KAFKA_BOOTSTRAP_SERVERS
 
 echo "== end-to-end tests against the broker"
-cargo test --release --test e2e_kafka -- --ignored --test-threads 1
+cargo test --test e2e_kafka -- --ignored --test-threads 1
 
 echo "== Prometheus scraping dqmon during a demo run; every panel and rule evaluated"
-# target/release/dqmon was built for the tests above, with their feature set;
-# a separate `cargo build` would compile every dependency a second time.
-test -x target/release/dqmon
+# target/debug/dqmon was built by `cargo test` for the tests above.
+test -x target/debug/dqmon
 DEMO_TOKEN="ci-officer-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')"
 DEMO_STORE="$(mktemp -d)/dqmon-demo.sqlite"
 # 24 000 messages at 300/s: 80 s of traffic for the rate() windows, then still
 # counts for the page check (a live page and a live API answer never agree).
-./target/release/dqmon demo --rate 300 --count 24000 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
+./target/debug/dqmon demo --rate 300 --count 24000 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
 DEMO_PID=$!
 for _ in $(seq 1 60); do
     curl -sf http://127.0.0.1:9898/readyz >/dev/null && break
@@ -68,7 +69,7 @@ echo "== the API against its OpenAPI document (schemathesis), on the same demo"
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" bash scripts/check-openapi.sh
 
 echo "== dqmon scores on the demo's store"
-./target/release/dqmon scores --store "$DEMO_STORE" --period "$period" | tee /tmp/dqmon-scores.txt
+./target/debug/dqmon scores --store "$DEMO_STORE" --period "$period" | tee /tmp/dqmon-scores.txt
 # Every department with traffic is ranked: rank 1 exists and no department is unscored.
 grep -Eq '^ +1  ' /tmp/dqmon-scores.txt
 if grep -Eq '^ +-  ' /tmp/dqmon-scores.txt; then echo "a department has no score"; exit 1; fi

@@ -9,8 +9,8 @@
 //! | [`formats`] | one validator per named format of the data dictionary |
 //! | [`catalog`] | the contracts of `checks/`, loaded and compiled once |
 //! | [`engine`] | a message in, its outcomes out; pure, the clock passed in |
-//! | [`tally`] | counts of outcomes, the report, the score, the ranking |
-//! | [`store`] | the score store: checkpoints written, scores read; SQLite or PostgreSQL |
+//! | [`tally`] | counts of outcomes, the report, the score, the ranking, sealed reports |
+//! | [`store`] | the score store: checkpoints written, scores read, periods sealed; SQLite or PostgreSQL |
 //! | [`telemetry`] | Prometheus metrics and readiness |
 //! | [`web`] | the HTTP side: ops endpoints, the score API, the scorecard |
 //! | [`service`] | `dqmon run`: the consumer, its outputs, rebalances, checkpoints |

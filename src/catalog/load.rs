@@ -10,7 +10,8 @@ use super::compile::{self, Shared};
 use super::contract::{ContractFile, ExchangeFile, ScoringFile};
 use super::error::{Collector, ContractErrors};
 use super::{
-    Checks, Entity, Grades, MAX_ENTITY_ATTRIBUTES, Weights, reference, rule, scoring, workdays,
+    Checks, Entity, Grades, MAX_ENTITY_ATTRIBUTES, Weights, digest, reference, rule, scoring,
+    workdays,
 };
 
 const EXCHANGE_FILE: &str = "exchange.yaml";
@@ -42,6 +43,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         });
     let formats = reference::load(&dir.join(REFERENCE_DIR), DIVISIONS_TABLE, &mut errors);
     let working_days = workdays::load(&dir.join(REFERENCE_DIR), &mut errors);
+    let contracts_sha256 = digest::contracts_sha256(dir, &mut errors);
     let contracts: Vec<(PathBuf, ContractFile)> = contract_paths(dir, &mut errors)
         .into_iter()
         .filter_map(|path| read_yaml(&path, &mut errors).map(|c| (path, c)))
@@ -98,6 +100,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         working_days,
         departments: departments.into_iter().collect(),
         department_names,
+        contracts_sha256,
         topics,
     })
 }
@@ -144,6 +147,7 @@ fn unreachable_checks() -> Checks {
         working_days: Default::default(),
         departments: Vec::new(),
         department_names: BTreeMap::new(),
+        contracts_sha256: String::new(),
         topics: FxHashMap::default(),
     }
 }

@@ -11,6 +11,7 @@
 mod calendar;
 mod compile;
 pub(crate) mod contract;
+pub(crate) mod digest;
 mod error;
 pub(crate) mod field;
 mod load;
@@ -216,6 +217,9 @@ pub struct Checks {
     pub departments: Vec<String>,
     /// Department id -> its display name (`exchange.yaml` departments).
     pub(crate) department_names: BTreeMap<String, String>,
+    /// Hex SHA-256 of the checks folder's files (`digest.rs`): named in
+    /// every sealed report.
+    pub contracts_sha256: String,
     /// Fx: looked up for every message, and topic names come from contracts.
     topics: FxHashMap<String, usize>,
 }

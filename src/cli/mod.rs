@@ -6,6 +6,7 @@ pub mod eval;
 pub(crate) mod scores;
 mod simulate;
 mod token;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,11 @@ enum Command {
     /// Make API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check a sealed report's chain (canonical JSON, hashes, amendments); no store needed.
+    VerifyReport {
+        /// The chain file (`GET /api/v1/seals/chain`, `dqmon scores --chain`); `-` for standard input.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -166,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Demo(opts) => report(runtime().block_on(demo::run(opts))),
         Command::Simulate(opts) => report(runtime().block_on(simulate::run(opts))),
         Command::Token(TokenCommand::New(opts)) => report(token::run(&opts)),
+        Command::VerifyReport { file } => report(verify::run(&file)),
     }
 }
 

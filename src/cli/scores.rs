@@ -1,6 +1,8 @@
 //! `dqmon scores`: the scorecard's ranking for a period, read from the score
 //! store, for an officer with shell access. Also prints the API's JSON or CSV,
-//! built by the same code as the API, so all three always agree.
+//! built by the same code as the API, so all three always agree: the sealed
+//! version of a sealed period (`--chain` prints its chain for `dqmon
+//! verify-report`), the live scores of any other.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -9,9 +11,10 @@ use anyhow::Context as _;
 
 use crate::model::Dimension;
 use crate::model::period::{PeriodBounds, from_query};
+use crate::store::assessment::{self, SealMark};
 use crate::store::open::AnyStore;
-use crate::store::{DayCounts, ScoreStore as _};
-use crate::tally::{Scores, build_scores, pass_rate, scores_csv};
+use crate::tally::{Scores, pass_rate, scores_csv};
+use crate::web::api::{ScoresAnswer, rfc3339};
 
 /// What `dqmon scores` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +48,9 @@ pub(crate) struct ScoresOptions {
     department: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Print the period's sealed chain (every version, canonical JSON) instead.
+    #[arg(long, conflicts_with_all = ["format", "department"])]
+    chain: bool,
     /// Worst checks listed per department in the table.
     #[arg(long, default_value_t = 3)]
     worst: usize,
@@ -75,26 +81,51 @@ pub(crate) fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
     // safe beside a running service.
     let store = AnyStore::open_read_only(&location)
         .with_context(|| format!("{location}: opening the score store"))?;
-    let counts = store.counts(from, to, opts.department.as_deref())?;
-    let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
-    let scores = build_scores(
-        &checks,
-        PeriodBounds { from, to },
-        opts.department.as_deref(),
-        &rows,
-    );
+    let period = PeriodBounds { from, to };
+    use std::io::Write as _;
+    if opts.chain {
+        let Some(chain) = assessment::chain(&store, period)? else {
+            anyhow::bail!("{from}..{to} is not sealed");
+        };
+        std::io::stdout().write_all(&chain.to_file())?;
+        return Ok(());
+    }
+    let served =
+        assessment::served_scores(&store, &store, &checks, period, opts.department.as_deref())?;
     let out = match opts.format {
-        Format::Table => table(&scores, opts.worst).into_bytes(),
+        Format::Table => {
+            let mut t = seal_line(served.seal.as_ref());
+            t.push_str(&table(&served.scores, opts.worst));
+            t.into_bytes()
+        }
         Format::Json => {
-            let mut v = serde_json::to_vec_pretty(&scores)?;
+            let mut v = serde_json::to_vec_pretty(&ScoresAnswer::new(served))?;
             v.push(b'\n');
             v
         }
-        Format::Csv => scores_csv(&scores)?,
+        Format::Csv => scores_csv(&served.scores)?,
     };
-    use std::io::Write as _;
     std::io::stdout().write_all(&out)?;
     Ok(())
+}
+
+/// Whether the table is of a sealed version (and which), or live.
+fn seal_line(seal: Option<&SealMark>) -> String {
+    match seal {
+        Some(m) => format!(
+            "Sealed: version {}{}, sha256 {}, by {} at {}\n",
+            m.version,
+            if m.amends.is_some() {
+                " (amendment)"
+            } else {
+                ""
+            },
+            m.sha256,
+            m.actor,
+            rfc3339(m.at_ms)
+        ),
+        None => "Not sealed: live scores (late messages still change them)\n".to_owned(),
+    }
 }
 
 /// The ranking, one row per department: rank, score, records and each
@@ -172,6 +203,7 @@ mod tests {
 
     use super::*;
     use crate::store::DayCounts;
+    use crate::tally::build_scores;
 
     #[test]
     fn the_table_ranks_departments_with_their_pass_rates() {

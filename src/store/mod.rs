@@ -1,6 +1,7 @@
 //! Persistent state of dqmon: day counts, next partition offsets and the
 //! engine state they depend on (reference entities, seen record ids), plus
-//! recent violations for the API.
+//! recent violations for the API; and the ledger of sealed reports and the
+//! audit log ([`ledger`]).
 //!
 //! Exactness under crashes rests on one rule: everything that changed since
 //! the last checkpoint goes into ONE [`Checkpoint`], applied by
@@ -19,9 +20,11 @@
 //! This module is backend-neutral; [`sqlite`] is the default backend,
 //! [`postgres`] the networked one, [`open`] opens whichever is configured.
 
+pub mod assessment;
 mod batch;
 mod columns;
 mod fencing;
+pub mod ledger;
 pub mod open;
 pub mod postgres;
 pub mod sqlite;
@@ -35,6 +38,7 @@ use chrono::NaiveDate;
 pub use crate::engine::state::{Expiry, ReferenceRow, SeenRow};
 use crate::model::{PartitionOffset, Violation};
 use crate::tally::{DatasetCounts, DatasetRow};
+pub use ledger::{AuditEntry, AuditRecord, LedgerStore, SealHead, SealRow};
 
 /// Counts of one department's dataset on one day (the day of the message
 /// timestamp in the exchange's time zone).
@@ -161,6 +165,10 @@ pub enum StoreError {
          (claimed again since, or never claimed): nothing written"
     )]
     Fenced { topic: String, partition: i32 },
+    /// A ledger write that does not follow what is stored (sealing a sealed
+    /// period, amending a version that is not the newest): nothing written.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// The writer's side of the store: what the consumer needs to checkpoint and

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{
-    Checkpoint, CheckpointStore, Claim, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+    AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
+    ReferenceRow, ScoreStore, SealHead, SealRow, SeenRow, StoreError,
 };
 use crate::model::{PartitionOffset, Violation};
 
@@ -196,6 +197,13 @@ impl AnyStore {
             AnyStore::Postgres(s) => &**s,
         }
     }
+
+    fn ledger(&self) -> &dyn LedgerStore {
+        match self {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => &**s,
+        }
+    }
 }
 
 impl CheckpointStore for AnyStore {
@@ -231,6 +239,24 @@ impl ScoreStore for AnyStore {
         limit: usize,
     ) -> Result<Vec<Violation>, StoreError> {
         self.reader().recent_violations(department, limit)
+    }
+}
+
+impl LedgerStore for AnyStore {
+    fn seal(&self, row: &SealRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.ledger().seal(row, audit)
+    }
+    fn seals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SealRow>, StoreError> {
+        self.ledger().seals(from, to)
+    }
+    fn sealed_periods(&self) -> Result<Vec<SealHead>, StoreError> {
+        self.ledger().sealed_periods()
+    }
+    fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        self.ledger().append_audit(entry)
+    }
+    fn audit(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        self.ledger().audit(before, limit)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Counting outcomes, and everything built from counts: the report, the
-//! catalog's score, what to fix first, the ranking, the CSV export. One
+//! catalog's score, what to fix first, the ranking, the CSV export, the
+//! sealed reports of closed periods (`seal`). One
 //! builder ([`build_scores`]) serves the API, the scorecard, `dqmon scores`
 //! and `dqmon eval`; `trend` the scores of the weeks or months of a year.
 
@@ -8,6 +9,7 @@ pub mod csv;
 pub mod report;
 pub mod score;
 pub mod scores;
+pub mod seal;
 pub mod stream;
 pub mod trend;
 
@@ -19,5 +21,6 @@ pub use scores::{
     DatasetRow, DepartmentScores, RankEntry, Scores, WORST_CHECKS, WorstCheck, WorstDataset,
     build_scores, pass_rate,
 };
+pub use seal::{Chain, SealedLink, SealedReport, Verified};
 pub use stream::Report;
 pub use trend::{Step, Trend, TrendPoint, TrendScore};

@@ -82,6 +82,28 @@ pub struct Scores {
     pub grades: Vec<Grade>,
 }
 
+impl Scores {
+    /// What [`build_scores`] gives for `department` alone, taken from the
+    /// scores of every department (a department's view of a sealed report):
+    /// its own entry, its own totals, a ranking of itself only.
+    pub fn only(&self, department: &str) -> Scores {
+        let departments: BTreeMap<String, DepartmentScores> = self
+            .departments
+            .get_key_value(department)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .into_iter()
+            .collect();
+        Scores {
+            period: self.period,
+            messages: departments.values().map(|d| d.report.records).sum(),
+            malformed: departments.values().map(|d| d.report.malformed).sum(),
+            ranking: ranking(&departments),
+            departments,
+            grades: self.grades.clone(),
+        }
+    }
+}
+
 /// How many checks `worst_checks` lists.
 pub const WORST_CHECKS: usize = 5;
 

@@ -78,6 +78,10 @@ pub struct TrendPoint {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub departments: BTreeMap<String, TrendScore>,
+    /// The SHA-256 of the sealed version the scores come from, when the
+    /// period is sealed (absent: live scores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 impl TrendPoint {
@@ -100,6 +104,7 @@ impl TrendPoint {
                     (d.clone(), point)
                 })
                 .collect(),
+            sealed: None,
         }
     }
 }

@@ -18,10 +18,11 @@
 //!
 //! `schema` holds the layout and every statement, `codec` the value
 //! conversions and the error conversion, `write` a checkpoint's writes and
-//! the claims, `read` the queries; this file opens the connections and
-//! holds them.
+//! the claims, `read` the queries, `ledger` the sealed reports and the audit
+//! log; this file opens the connections and holds them.
 
 mod codec;
+mod ledger;
 mod read;
 mod schema;
 mod write;
@@ -39,7 +40,8 @@ use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::version::check_version;
 use super::{
-    Checkpoint, CheckpointStore, Claim, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+    AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
+    ReferenceRow, ScoreStore, SealHead, SealRow, SeenRow, StoreError,
 };
 use crate::model::{PartitionOffset, Violation};
 use read::Days;
@@ -507,6 +509,47 @@ impl ScoreStore for PostgresStore {
         let mut session = self.reader()?;
         let mut conn = session.begin_snapshot()?;
         let rows = read::recent_violations(&mut conn, department, limit)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+}
+
+impl LedgerStore for PostgresStore {
+    fn seal(&self, row: &SealRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        let mut session = self.writer()?;
+        let mut conn = session.begin()?;
+        ledger::seal(&mut conn, row, audit)?;
+        conn.commit()
+    }
+
+    fn seals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SealRow>, StoreError> {
+        let mut session = self.reader()?;
+        let mut conn = session.begin_snapshot()?;
+        let rows = ledger::seals(&mut conn, from, to)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+
+    fn sealed_periods(&self) -> Result<Vec<SealHead>, StoreError> {
+        let mut session = self.reader()?;
+        let mut conn = session.begin_snapshot()?;
+        let rows = ledger::sealed_periods(&mut conn)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let mut session = self.writer()?;
+        let mut conn = session.begin()?;
+        let id = ledger::insert_audit(&mut conn, entry)?;
+        conn.commit()?;
+        Ok(id)
+    }
+
+    fn audit(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut session = self.reader()?;
+        let mut conn = session.begin_snapshot()?;
+        let rows = ledger::audit(&mut conn, before, limit)?;
         conn.commit()?;
         Ok(rows)
     }

@@ -10,7 +10,7 @@ use crate::store::columns::count_columns;
 
 /// The version this code writes. A migration from version `n` to `n + 1` is
 /// `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Schema v1, frozen: the SQLite store's v3 layout in PostgreSQL types.
 /// Days are DATEs limited to the years SQLite can sort (0000..=9999, year 0
@@ -97,7 +97,44 @@ INSERT INTO dqmon_schema (version) VALUES (0);
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`; each runs
 /// in one transaction with the version bump (PostgreSQL's DDL is
 /// transactional), so an interrupted upgrade resumes where it stopped.
-pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1];
+pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2];
+
+/// Schema v2, frozen: the SQLite store's v4 ledger (sealed reports, audit
+/// log), append-only by a trigger that refuses every UPDATE and DELETE (and
+/// TRUNCATE) of their rows, with an integrity SQLSTATE so the message is kept.
+pub(super) const SCHEMA_V2: &str = "CREATE TABLE sealed_reports (
+    period_from DATE NOT NULL CHECK (period_from BETWEEN '0001-01-01 BC' AND '9999-12-31'),
+    period_to DATE NOT NULL CHECK (period_to BETWEEN '0001-01-01 BC' AND '9999-12-31'),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+    amends TEXT CHECK (amends IS NULL OR length(amends) = 64),
+    report BYTEA NOT NULL,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (period_from, period_to, version)
+);
+CREATE TABLE audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE FUNCTION dqmon_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$;
+CREATE TRIGGER sealed_reports_append_only BEFORE UPDATE OR DELETE ON sealed_reports
+    FOR EACH ROW EXECUTE FUNCTION dqmon_append_only();
+CREATE TRIGGER sealed_reports_no_truncate BEFORE TRUNCATE ON sealed_reports
+    FOR EACH STATEMENT EXECUTE FUNCTION dqmon_append_only();
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION dqmon_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION dqmon_append_only();
+";
 
 /// Whether the version table exists (in the connection's search path).
 pub(crate) const HAS_VERSION_TABLE: &str = "SELECT to_regclass('dqmon_schema') IS NOT NULL";
@@ -280,3 +317,29 @@ pub(crate) const SELECT_CHECKS_DAILY: &str = "SELECT day, department, dataset, c
 #[cfg(test)]
 pub(crate) const SELECT_DAY_COUNTS_COLUMNS: &str = "SELECT column_name::text FROM information_schema.columns \
      WHERE table_schema = current_schema() AND table_name = 'day_counts' ORDER BY ordinal_position";
+
+// The ledger.
+
+/// Serialises seals: two instances sealing one period at once must not both
+/// find it unsealed (readers are not blocked by this mode).
+pub(crate) const LOCK_LEDGER: &str = "LOCK TABLE sealed_reports IN SHARE ROW EXCLUSIVE MODE";
+
+pub(crate) const INSERT_SEAL: &str = "INSERT INTO sealed_reports \
+     (period_from, period_to, version, sha256, amends, report, at_ms, actor) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const SELECT_SEALS: &str = "SELECT period_from, period_to, version, sha256, amends, report, at_ms, actor \
+     FROM sealed_reports WHERE period_from = $1 AND period_to = $2 ORDER BY version";
+
+pub(crate) const SELECT_SEAL_HEAD: &str = "SELECT version, sha256 FROM sealed_reports \
+     WHERE period_from = $1 AND period_to = $2 ORDER BY version DESC LIMIT 1";
+
+pub(crate) const SELECT_SEALED_PERIODS: &str = "SELECT DISTINCT ON (period_from, period_to) \
+     period_from, period_to, version, sha256, amends, at_ms, actor FROM sealed_reports \
+     ORDER BY period_from, period_to, version DESC";
+
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, actor, role, action, subject, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, subject, detail FROM audit_log \
+     WHERE id < $1 ORDER BY id DESC LIMIT $2";

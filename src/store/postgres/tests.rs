@@ -205,6 +205,10 @@ impl TestDb for PgDb {
         store.query_column(SELECT_DAY_COUNTS_COLUMNS).unwrap()
     }
 
+    fn execute(store: &PostgresStore, sql: &str) -> Result<(), StoreError> {
+        store.sql(sql)
+    }
+
     fn check_durability(store: &PostgresStore) {
         let setting: String = store
             .query_one("SELECT current_setting('synchronous_commit')")

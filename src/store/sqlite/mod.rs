@@ -1,13 +1,16 @@
-//! SQLite backend of [`CheckpointStore`] and [`ScoreStore`]: one database
-//! file in WAL mode, one connection behind a mutex, every checkpoint in one
-//! IMMEDIATE transaction (which also serialises claims and the fencing check
-//! against every other connection to the file).
+//! SQLite backend of [`CheckpointStore`], [`ScoreStore`] and
+//! [`LedgerStore`]: one database file in WAL mode, one connection behind a
+//! mutex, every checkpoint in one IMMEDIATE transaction (which also
+//! serialises claims and the fencing check against every other connection
+//! to the file).
 //!
 //! `schema` holds the layout and every statement, `codec` the value
-//! conversions, `write` a checkpoint's writes and `read` the queries; this
-//! file opens the database and holds the connection.
+//! conversions, `write` a checkpoint's writes, `read` the queries and
+//! `ledger` the sealed reports and the audit log; this file opens the
+//! database and holds the connection.
 
 mod codec;
+mod ledger;
 mod read;
 mod schema;
 mod write;
@@ -24,7 +27,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::version::check_version;
 use super::{
-    Checkpoint, CheckpointStore, Claim, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+    AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
+    ReferenceRow, ScoreStore, SealHead, SealRow, SeenRow, StoreError,
 };
 use crate::model::{PartitionOffset, Violation};
 use read::Days;
@@ -202,5 +206,27 @@ impl ScoreStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Violation>, StoreError> {
         read::recent_violations(&self.lock(), department, limit)
+    }
+}
+
+impl LedgerStore for SqliteStore {
+    fn seal(&self, row: &SealRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        ledger::seal(&mut self.lock(), row, audit)
+    }
+
+    fn seals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<SealRow>, StoreError> {
+        ledger::seals(&self.lock(), from, to)
+    }
+
+    fn sealed_periods(&self) -> Result<Vec<SealHead>, StoreError> {
+        ledger::sealed_periods(&self.lock())
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        ledger::append_audit(&mut self.lock(), entry)
+    }
+
+    fn audit(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        ledger::audit(&self.lock(), before, limit)
     }
 }

@@ -10,7 +10,7 @@ use crate::store::StoreError;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 pub(crate) use crate::store::columns::{COUNT_COLUMNS, count_columns};
 
@@ -100,8 +100,39 @@ const SCHEMA_V3: &str = "CREATE TABLE IF NOT EXISTS partition_claims (
     PRIMARY KEY (topic, partition_id)
 ) STRICT, WITHOUT ROWID;";
 
+/// Schema v4, frozen: the ledger (sealed reports, audit log), append-only:
+/// the triggers refuse every UPDATE and DELETE of their rows.
+const SCHEMA_V4: &str = "CREATE TABLE IF NOT EXISTS sealed_reports (
+    period_from TEXT NOT NULL CHECK (period_from GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    period_to TEXT NOT NULL CHECK (period_to GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+    amends TEXT CHECK (amends IS NULL OR length(amends) = 64),
+    report BLOB NOT NULL,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (period_from, period_to, version)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS sealed_reports_no_update BEFORE UPDATE ON sealed_reports
+BEGIN SELECT RAISE(ABORT, 'sealed reports are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS sealed_reports_no_delete BEFORE DELETE ON sealed_reports
+BEGIN SELECT RAISE(ABORT, 'sealed reports are append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
+
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /// The schema version a database was written with (0: none yet).
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
@@ -242,3 +273,32 @@ pub(crate) const SELECT_CHECKS_SUMMED: &str = "SELECT NULL, department, dataset,
 pub(crate) const SELECT_CHECKS_DAILY: &str = "SELECT day, department, dataset, check_id, passed, failed \
      FROM check_counts WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR department = ?3) \
      ORDER BY day, department, dataset, check_id";
+
+// The ledger.
+
+pub(crate) const INSERT_SEAL: &str = "INSERT INTO sealed_reports \
+     (period_from, period_to, version, sha256, amends, report, at_ms, actor) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+const SEAL_COLUMNS: &str = "period_from, period_to, version, sha256, amends, report, at_ms, actor";
+
+pub(crate) static SELECT_SEALS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SEAL_COLUMNS} FROM sealed_reports WHERE period_from = ?1 AND period_to = ?2 \
+         ORDER BY version"
+    )
+});
+
+pub(crate) const SELECT_SEAL_HEAD: &str = "SELECT version, sha256 FROM sealed_reports \
+     WHERE period_from = ?1 AND period_to = ?2 ORDER BY version DESC LIMIT 1";
+
+/// The newest version of each period: the row with no later version.
+pub(crate) const SELECT_SEALED_PERIODS: &str = "SELECT period_from, period_to, version, sha256, amends, at_ms, actor \
+     FROM sealed_reports s WHERE version = (SELECT MAX(version) FROM sealed_reports \
+     WHERE period_from = s.period_from AND period_to = s.period_to) ORDER BY period_from, period_to";
+
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, actor, role, action, subject, detail) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+
+pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, subject, detail FROM audit_log \
+     WHERE id < ?1 ORDER BY id DESC LIMIT ?2";

@@ -10,7 +10,7 @@ use super::schema::SCHEMA_VERSION;
 use super::{BUSY_TIMEOUT, SqliteStore};
 use crate::model::Violation;
 use crate::store::tests::{TestDb, store_tests, violation};
-use crate::store::{Checkpoint, CheckpointStore, DayCounts, ScoreStore, StoreError};
+use crate::store::{Checkpoint, CheckpointStore, DayCounts, LedgerStore, ScoreStore, StoreError};
 
 /// A database file in a temporary folder of its own (a file, not memory:
 /// tests reopen it, and read it from other connections and processes).
@@ -147,6 +147,10 @@ impl TestDb for SqliteDb {
             .unwrap()
     }
 
+    fn execute(store: &SqliteStore, sql: &str) -> Result<(), StoreError> {
+        Ok(store.lock().execute_batch(sql)?)
+    }
+
     fn check_durability(store: &SqliteStore) {
         let conn = store.lock();
         let mode: String = conn
@@ -240,13 +244,67 @@ fn a_version_2_store_needs_migrating_for_the_claims() {
         db.open(10),
         Err(StoreError::NeedsMigration {
             found: 2,
-            supported: 3
+            supported: SCHEMA_VERSION
         })
     ));
-    assert_eq!(db.migrate().unwrap(), (2, 3));
+    assert_eq!(db.migrate().unwrap(), (2, SCHEMA_VERSION));
     let store = db.open(10).unwrap();
     assert_eq!(store.offsets().unwrap()[0].offset, 42);
     assert_eq!(store.claim("a", &[("t".into(), 0)]).unwrap()[0].epoch, 1);
+}
+
+#[test]
+fn a_version_3_store_migrates_to_the_ledger_and_keeps_its_counts() {
+    let db = SqliteDb::new();
+    {
+        let store = db.open(10).unwrap();
+        let cp = Checkpoint {
+            counts: vec![crate::store::tests::counts(
+                "2026-06-15",
+                "tax",
+                "persons",
+                9,
+            )],
+            ..Checkpoint::default()
+        };
+        store.commit(&cp).unwrap();
+    }
+    {
+        // Back to what a dqmon of schema v3 left: no ledger tables.
+        let conn = db.connection();
+        conn.execute_batch(
+            "DROP TRIGGER sealed_reports_no_update; DROP TRIGGER sealed_reports_no_delete; \
+             DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; \
+             DROP TABLE sealed_reports; DROP TABLE audit_log;",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+    }
+    assert!(matches!(
+        db.open(10),
+        Err(StoreError::NeedsMigration { found: 3, .. })
+    ));
+    assert_eq!(db.migrate().unwrap(), (3, SCHEMA_VERSION));
+    let store = db.open(10).unwrap();
+    let d = crate::store::tests::d;
+    let counts = store
+        .counts(d("2026-06-01"), d("2026-06-30"), None)
+        .unwrap();
+    assert_eq!(counts[0].counts.records, 9);
+    assert_eq!(store.sealed_periods().unwrap(), vec![]);
+    assert_eq!(
+        store
+            .append_audit(&crate::store::AuditEntry {
+                at_ms: 1,
+                actor: "a".into(),
+                role: "officer".into(),
+                action: "seal".into(),
+                subject: "s".into(),
+                detail: String::new(),
+            })
+            .unwrap(),
+        1
+    );
 }
 
 #[test]

@@ -5,27 +5,31 @@
 //! PostgreSQL (they need a server: `scripts/postgres-local.sh`).
 //!
 //! `behaviour` has one example per rule, `exactness` the kill -9 and
-//! grouping properties, `fencing` the partition claims.
+//! grouping properties, `fencing` the partition claims, `ledger` the sealed
+//! reports and the audit log.
 
 mod behaviour;
 mod exactness;
 mod fencing;
+mod ledger;
 
 pub(crate) use behaviour::*;
 pub(crate) use exactness::*;
 pub(crate) use fencing::*;
+pub(crate) use ledger::*;
 
 use chrono::NaiveDate;
 
 use crate::model::{Dimension, PartitionOffset, Violation};
 use crate::store::{
-    Checkpoint, CheckpointStore, DayCounts, ReferenceRow, ScoreStore, SeenRow, StoreError,
+    Checkpoint, CheckpointStore, DayCounts, LedgerStore, ReferenceRow, ScoreStore, SeenRow,
+    StoreError,
 };
 
 /// One empty database of a backend, owned by one test (dropped with it),
 /// and the backend-specific reach past the traits the tests need.
 pub(crate) trait TestDb: Sized {
-    type Store: CheckpointStore + ScoreStore + std::fmt::Debug + Send + Sync + 'static;
+    type Store: CheckpointStore + ScoreStore + LedgerStore + std::fmt::Debug + Send + Sync + 'static;
     /// The schema version the backend writes.
     const SCHEMA_VERSION: i64;
     /// Part of the message of a violated CHECK constraint.
@@ -73,6 +77,9 @@ pub(crate) trait TestDb: Sized {
     fn day_counts_columns(store: &Self::Store) -> Vec<String>;
     /// Asserts the settings that make a commit durable.
     fn check_durability(store: &Self::Store);
+    /// Runs `sql` past the traits, as an operator with the database's shell
+    /// could.
+    fn execute(store: &Self::Store, sql: &str) -> Result<(), StoreError>;
 }
 
 /// One test per generic body, for a backend: `store_tests!(plain Db)` or
@@ -104,6 +111,9 @@ macro_rules! store_tests {
             a_newer_claim_fences_the_older_owner,
             offsets_without_a_current_claim_are_refused,
             a_claim_fences_a_writer_committing_concurrently,
+            a_seal_chain_grows_only_by_its_next_version,
+            the_audit_log_pages_newest_first,
+            the_ledger_refuses_every_change_to_a_written_row,
         );
     };
     (@tests plain $db:ty; $($name:ident),* $(,)?) => {

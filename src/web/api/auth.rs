@@ -20,6 +20,24 @@ pub(crate) enum Access {
 }
 
 impl Access {
+    /// The role's name, as the audit log records it.
+    pub(crate) fn role(&self) -> &'static str {
+        match self {
+            Access::Officer => "officer",
+            Access::Department(_) => "department",
+        }
+    }
+
+    /// Only an officer may do `what`: 403 for anyone else.
+    pub(crate) fn officer_only(&self, what: &str) -> Result<(), ApiError> {
+        match self {
+            Access::Officer => Ok(()),
+            Access::Department(_) => Err(ApiError::Forbidden(format!(
+                "only an officer token may {what}"
+            ))),
+        }
+    }
+
     pub(crate) fn sees(&self, department: &str) -> bool {
         match self {
             Access::Officer => true,

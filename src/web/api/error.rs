@@ -16,6 +16,8 @@ pub(crate) enum ApiError {
     Unauthorized,
     Forbidden(String),
     NotFound(String),
+    /// The request contradicts what is stored (sealing a sealed period).
+    Conflict(String),
     /// Temporarily unable (a bound reached); try again later.
     Unavailable(String),
     /// Details were logged where it happened; the client gets none.
@@ -35,6 +37,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -45,6 +48,7 @@ impl ApiError {
             ApiError::BadRequest(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
             | ApiError::Unavailable(m) => m,
             ApiError::Unauthorized => "missing or invalid bearer token",
             ApiError::Internal => "internal error",
@@ -53,8 +57,13 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A conflict's message is written for the client (it names periods and
+    /// versions only); any other store failure is internal.
     fn from(e: StoreError) -> Self {
-        ApiError::internal("store read failed", e)
+        match e {
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            other => ApiError::internal("store call failed", other),
+        }
     }
 }
 

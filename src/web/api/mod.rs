@@ -1,5 +1,6 @@
 //! The assessment API: department scores for a period (JSON and CSV), their
-//! trend over a year, recent violations, and an OpenAPI description.
+//! trend over a year, recent violations, sealed periods and their chains
+//! (`seals.rs`), the audit log (`audit.rs`), and an OpenAPI description.
 //!
 //! Access is by bearer token (`auth.rs`). An officer token sees every
 //! department; a department token only its own. Browsers sign in once and
@@ -9,12 +10,14 @@
 //! store failures are logged and answered "internal error" without details
 //! (`error.rs`).
 
+mod audit;
 mod auth;
 mod config;
 mod error;
 mod openapi;
 mod query;
 mod scores;
+mod seals;
 mod sessions;
 mod sign_in_link;
 mod state;
@@ -29,7 +32,8 @@ pub(crate) use config::is_token_byte;
 pub use config::{ApiConfig, NamedToken, Role, token_sha256};
 pub(crate) use error::ApiError;
 use query::ApiQuery;
-pub(crate) use scores::csv_response;
+pub(crate) use scores::{ScoresAnswer, csv_response};
+pub(crate) use seals::rfc3339;
 pub use sessions::{LINK_TTL, Sessions};
 pub use state::ApiState;
 pub(crate) use trend::today;
@@ -68,6 +72,13 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/scores.csv", get(scores::get_scores_csv))
         .route("/api/v1/violations", get(violations::get_violations))
         .route("/api/v1/trend", get(trend::get_trend))
+        .route(
+            "/api/v1/seals",
+            get(seals::get_seals).post(seals::post_seal),
+        )
+        .route("/api/v1/seals/amendments", post(seals::post_amendment))
+        .route("/api/v1/seals/chain", get(seals::get_chain))
+        .route("/api/v1/audit", get(audit::get_audit))
         .route(
             "/api/v1/sign-in-link",
             post(sign_in_link::post_sign_in_link),

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use super::violations::DEFAULT_VIOLATIONS_LIMIT;
 use super::{ApiState, LOCAL_PATH_PATTERN};
 use crate::catalog::Grades;
@@ -62,6 +63,45 @@ fn with_errors(ok: Value) -> Value {
     });
     responses["200"] = ok;
     responses
+}
+
+/// The responses of a seal or an amendment: 201 with the new version, 409
+/// when the period's chain does not allow it.
+fn seal_responses() -> Value {
+    let mut responses = with_errors(json!({"description": "unused"}));
+    if let Some(map) = responses.as_object_mut() {
+        map.remove("200");
+    }
+    responses["201"] = json!({
+        "description": "The new version, stored with its audit entry",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Seal"}}}
+    });
+    responses["403"] = json!({
+        "description": "Not an officer token",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    });
+    responses["409"] = json!({
+        "description": "The period has not ended, is sealed already (seal), is not sealed (amendment), or its live scores are those of its newest version (amendment)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    });
+    responses
+}
+
+/// `responses` with a 404 (`what` is not found).
+fn with_not_found(mut responses: Value, what: &str) -> Value {
+    responses["404"] = json!({
+        "description": what,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    });
+    responses
+}
+
+/// The JSON body naming a period.
+fn period_body() -> Value {
+    json!({
+        "required": true,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PeriodBody"}}}
+    })
 }
 
 /// `responses` with the 503 of a full table of sign-in links.
@@ -127,6 +167,51 @@ fn paths(limit_max: usize) -> Value {
                 }}}
             }))
         }},
+        "/api/v1/seals": {
+            "get": {
+                "summary": "The newest version of every sealed period",
+                "responses": with_errors(json!({
+                    "description": "Sealed periods, by first day",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SealList"}}}
+                }))
+            },
+            "post": {
+                "summary": "Seals a period that has ended (officers): its scores frozen as canonical JSON with their SHA-256",
+                "description": "Version 1 of the period's chain. Late records and later decisions never change it; they appear only through an amendment. The API, the scorecard and dqmon scores serve the sealed version from then on.",
+                "requestBody": period_body(),
+                "responses": seal_responses()
+            }
+        },
+        "/api/v1/seals/amendments": {"post": {
+            "summary": "Amends a sealed period (officers): its live scores as the next version, naming the hash it amends",
+            "requestBody": period_body(),
+            "responses": seal_responses()
+        }},
+        "/api/v1/seals/chain": {"get": {
+            "summary": "Every version of a sealed period, oldest first, as the canonical file `dqmon verify-report` checks (officers)",
+            "parameters": [{"$ref": "#/components/parameters/period"}],
+            "responses": with_not_found(with_errors(json!({
+                "description": "The chain (canonical JSON, RFC 8785, and a newline)",
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Chain"}}}
+            })), "The period is not sealed")
+        }},
+        "/api/v1/audit": {"get": {
+            "summary": "The audit log, newest first (officers): every seal and amendment, who and when",
+            "parameters": [
+                {"name": "limit", "in": "query", "required": false,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT, "default": DEFAULT_AUDIT_LIMIT}},
+                {"name": "before", "in": "query", "required": false,
+                 "description": "Only entries with a smaller id: the last id of the previous page",
+                 "schema": {"type": "integer"}}
+            ],
+            "responses": with_errors(json!({
+                "description": "Audit entries",
+                "content": {"application/json": {"schema": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}
+                }}}
+            }))
+        }},
         "/api/v1/sign-in-link": {"post": {
             "summary": "A one-time link that signs a browser in as the caller",
             "description": "For a browser that cannot send the token (a headless check, a demo): GET the path once, within expires_in_secs, to get a session cookie and go to `next`. No token travels in a URL.",
@@ -172,6 +257,62 @@ fn parameters(departments: &[String]) -> Value {
 /// shape is fixed; department, dataset and check names are data (a store
 /// holds periods of older contracts), so they are not enumerated.
 fn schemas(grades: &Grades) -> Value {
+    let mut s = data_schemas(grades);
+    let sha = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
+    let bounds = json!({"type": "object", "additionalProperties": false, "required": ["from", "to"],
+                        "properties": {
+                            "from": {"type": "string", "format": "date"},
+                            "to": {"type": "string", "format": "date"}}});
+    s["PeriodBody"] = json!({"type": "object", "additionalProperties": false, "required": ["period"],
+                             "properties": {"period": {"type": "string", "pattern": pattern(),
+                                                       "description": "As ?period= takes it"}}});
+    s["Seal"] = json!({"type": "object", "additionalProperties": false,
+                       "required": ["period", "version", "sha256", "amends", "sealed_at", "sealed_by"],
+                       "properties": {
+                           "period": bounds,
+                           "version": {"type": "integer", "minimum": 1},
+                           "sha256": sha,
+                           "amends": {"oneOf": [sha, {"type": "null"}],
+                                      "description": "The SHA-256 of the version this one amends; null for version 1"},
+                           "sealed_at": {"type": "string", "format": "date-time"},
+                           "sealed_by": {"type": "string", "description": "The name of the token that sealed it"}}});
+    s["SealList"] = json!({"type": "object", "additionalProperties": false, "required": ["seals"],
+                           "properties": {"seals": {"type": "array", "items": {"$ref": "#/components/schemas/Seal"}}}});
+    s["Chain"] = json!({"type": "object", "additionalProperties": false, "required": ["format", "versions"],
+                        "properties": {
+                            "format": {"const": crate::tally::seal::CHAIN_FORMAT},
+                            "versions": {"type": "array", "minItems": 1, "items": {
+                                "type": "object", "additionalProperties": false, "required": ["sha256", "report"],
+                                "properties": {
+                                    "sha256": sha,
+                                    "report": {"type": "object", "additionalProperties": false,
+                                               "required": ["format", "version", "amends", "contracts_sha256", "scores"],
+                                               "properties": {
+                                                   "format": {"const": crate::tally::seal::REPORT_FORMAT},
+                                                   "version": {"type": "integer", "minimum": 1},
+                                                   "amends": {"oneOf": [sha, {"type": "null"}]},
+                                                   "contracts_sha256": sha,
+                                                   "scores": {"$ref": "#/components/schemas/Scores"}}}}}}}});
+    s["AuditEntry"] = json!({"type": "object", "additionalProperties": false,
+                             "required": ["id", "at", "actor", "role", "action", "subject", "detail"],
+                             "properties": {
+                                 "id": {"type": "integer"},
+                                 "at": {"type": "string", "format": "date-time"},
+                                 "actor": {"type": "string", "description": "The token's name"},
+                                 "role": {"type": "string", "enum": ["officer", "department"]},
+                                 "action": {"type": "string", "enum": ["seal", "amend"]},
+                                 "subject": {"type": "string"},
+                                 "detail": {"type": "string"}}});
+    s["Scores"]["properties"]["seal"] = json!({"$ref": "#/components/schemas/Seal",
+        "description": "Present when the period is sealed: the scores are that version's"});
+    s["Trend"]["properties"]["points"]["items"]["properties"]["sealed"] = json!({
+        "type": "string", "pattern": "^[0-9a-f]{64}$",
+        "description": "Present when the period is sealed: the SHA-256 of the version shown"});
+    s
+}
+
+/// The shapes of the data answers (scores, trend, violations).
+fn data_schemas(grades: &Grades) -> Value {
     let count = json!({"type": "integer", "minimum": 0});
     let score = json!({"type": ["number", "null"], "minimum": 0, "maximum": 100});
     let ids: Vec<Value> = grades.bands().iter().map(|g| json!(g.grade)).collect();

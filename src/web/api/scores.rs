@@ -4,11 +4,35 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::query::period_bounds;
+use super::seals::SealInfo;
 use super::{Access, ApiError, ApiQuery, ApiState};
-use crate::model::period::{Period, PeriodBounds};
+use crate::store::assessment::Served;
 use crate::tally::{Scores, scores_csv};
+
+/// The scores, and the seal they come from when the period is sealed.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ScoresAnswer {
+    #[serde(flatten)]
+    pub scores: Scores,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealInfo>,
+}
+
+impl ScoresAnswer {
+    pub(crate) fn new(served: Served) -> Self {
+        let seal = served
+            .seal
+            .as_ref()
+            .map(|m| SealInfo::new(served.scores.period, m));
+        ScoresAnswer {
+            scores: served.scores,
+            seal,
+        }
+    }
+}
 
 /// Query of the score endpoints: one `period` in the exact form the OpenAPI
 /// document's pattern states (a range is `period=FROM..TO`), so that every
@@ -25,8 +49,12 @@ pub(super) async fn get_scores(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ScoresQuery>,
 ) -> Result<Response, ApiError> {
-    let scores = scores_for(&state, &access, q).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(scores)).into_response())
+    let served = scores_for(&state, &access, q).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(ScoresAnswer::new(served)),
+    )
+        .into_response())
 }
 
 pub(super) async fn get_scores_csv(
@@ -34,11 +62,20 @@ pub(super) async fn get_scores_csv(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ScoresQuery>,
 ) -> Result<Response, ApiError> {
-    let scores = scores_for(&state, &access, q).await?;
-    csv_response(&scores)
+    let served = scores_for(&state, &access, q).await?;
+    let mut response = csv_response(&served.scores)?;
+    if let Some(seal) = &served.seal
+        && let Ok(value) = header::HeaderValue::from_str(&seal.sha256)
+    {
+        response.headers_mut().insert(SEAL_HEADER, value);
+    }
+    Ok(response)
 }
 
-async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result<Scores, ApiError> {
+/// The CSV answer of a sealed period names the SHA-256 of the sealed version.
+pub(crate) const SEAL_HEADER: &str = "x-dqmon-seal-sha256";
+
+async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result<Served, ApiError> {
     let department = access.department_filter(&state.checks, q.department.as_deref())?;
     let Some(period) = q.period else {
         return Err(ApiError::BadRequest(
@@ -46,12 +83,7 @@ async fn scores_for(state: &ApiState, access: &Access, q: ScoresQuery) -> Result
                 .into(),
         ));
     };
-    let (from, to) = Period::parse_exact(&period)
-        .map_err(ApiError::BadRequest)?
-        .bounds();
-    state
-        .scores(PeriodBounds::clamped(from, to), department)
-        .await
+    state.scores(period_bounds(&period)?, department).await
 }
 
 /// The CSV answer of `scores`, with the download headers (the scorecard's

@@ -6,17 +6,20 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::sessions::Sessions;
-use super::{ApiConfig, ApiError};
+use super::{ApiConfig, ApiError, Identity};
 use crate::catalog::Checks;
 use crate::model::Violation;
 use crate::model::period::PeriodBounds;
-use crate::store::{DayCounts, ScoreStore};
-use crate::tally::{Scores, Step, Trend, TrendPoint, build_scores};
+use crate::store::assessment::{self, Actor, SealAction, SealMark, Served};
+use crate::store::{AuditRecord, LedgerStore, ScoreStore, SealHead};
+use crate::tally::{Chain, Step, Trend, TrendPoint};
 
 /// Shared by the API and the scorecard pages.
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Arc<dyn ScoreStore>,
+    /// The same store's sealed reports and audit log.
+    pub ledger: Arc<dyn LedgerStore>,
     pub checks: Arc<Checks>,
     pub config: Arc<ApiConfig>,
     /// Signed-in browsers and one-time sign-in links.
@@ -25,9 +28,14 @@ pub struct ApiState {
 
 impl ApiState {
     /// Sessions last `config.session_ttl_secs`.
-    pub fn new(store: Arc<dyn ScoreStore>, checks: Arc<Checks>, config: Arc<ApiConfig>) -> Self {
+    pub fn new<S: ScoreStore + LedgerStore + 'static>(
+        store: Arc<S>,
+        checks: Arc<Checks>,
+        config: Arc<ApiConfig>,
+    ) -> Self {
         let ttl = std::time::Duration::from_secs(config.session_ttl_secs);
         Self {
+            ledger: store.clone(),
             store,
             checks,
             config,
@@ -35,19 +43,70 @@ impl ApiState {
         }
     }
 
-    /// The scores of a period for `department` (all when `None`).
+    /// The scores of a period for `department` (all when `None`), as
+    /// served: the sealed version when the period is sealed.
     pub(crate) async fn scores(
         &self,
         period: PeriodBounds,
         department: Option<String>,
-    ) -> Result<Scores, ApiError> {
-        let (store, checks) = (self.store.clone(), self.checks.clone());
+    ) -> Result<Served, ApiError> {
+        let (store, ledger, checks) =
+            (self.store.clone(), self.ledger.clone(), self.checks.clone());
         blocking(move || {
-            let counts = store.counts(period.from, period.to, department.as_deref())?;
-            let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
-            Ok(build_scores(&checks, period, department.as_deref(), &rows))
+            Ok(assessment::served_scores(
+                &*store,
+                &*ledger,
+                &checks,
+                period,
+                department.as_deref(),
+            )?)
         })
         .await
+    }
+
+    /// Seals or amends a period, as `who`, on `today` (exchange time).
+    pub(crate) async fn seal(
+        &self,
+        period: PeriodBounds,
+        today: NaiveDate,
+        action: SealAction,
+        who: &Identity,
+    ) -> Result<SealMark, ApiError> {
+        let (store, ledger, checks) =
+            (self.store.clone(), self.ledger.clone(), self.checks.clone());
+        let actor = Actor {
+            name: who.name.clone(),
+            role: who.access.role().to_owned(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        blocking(move || {
+            Ok(assessment::seal_period(
+                &*store, &*ledger, &checks, period, today, action, &actor,
+            )?)
+        })
+        .await
+    }
+
+    /// The newest version of every sealed period.
+    pub(crate) async fn sealed_periods(&self) -> Result<Vec<SealHead>, ApiError> {
+        let ledger = self.ledger.clone();
+        blocking(move || Ok(ledger.sealed_periods()?)).await
+    }
+
+    /// The chain file of a sealed period, if it is sealed.
+    pub(crate) async fn chain(&self, period: PeriodBounds) -> Result<Option<Chain>, ApiError> {
+        let ledger = self.ledger.clone();
+        blocking(move || Ok(assessment::chain(&*ledger, period)?)).await
+    }
+
+    /// Audit entries below `before`, newest first.
+    pub(crate) async fn audit(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, ApiError> {
+        let ledger = self.ledger.clone();
+        blocking(move || Ok(ledger.audit(before, limit)?)).await
     }
 
     /// The scores of the weeks or months of the year up to `until`.
@@ -57,18 +116,32 @@ impl ApiState {
         until: NaiveDate,
         department: Option<String>,
     ) -> Result<Trend, ApiError> {
-        let (store, checks) = (self.store.clone(), self.checks.clone());
+        let (store, ledger, checks) =
+            (self.store.clone(), self.ledger.clone(), self.checks.clone());
         blocking(move || {
+            // One ledger read, then the sealed weeks or months only are
+            // served from their seals.
+            let sealed: std::collections::BTreeSet<(NaiveDate, NaiveDate)> = ledger
+                .sealed_periods()?
+                .into_iter()
+                .map(|h| (h.from, h.to))
+                .collect();
             let points = by
                 .periods(until)
                 .into_iter()
                 .map(|p| {
                     let (from, to) = p.bounds();
                     let bounds = PeriodBounds::clamped(from, to);
-                    let counts = store.counts(bounds.from, bounds.to, department.as_deref())?;
-                    let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
-                    let scores = build_scores(&checks, bounds, department.as_deref(), &rows);
-                    Ok(TrendPoint::new(p, &scores))
+                    let dep = department.as_deref();
+                    if !sealed.contains(&(bounds.from, bounds.to)) {
+                        let scores = assessment::live_scores(&*store, &checks, bounds, dep)?;
+                        return Ok(TrendPoint::new(p, &scores));
+                    }
+                    let served =
+                        assessment::served_scores(&*store, &*ledger, &checks, bounds, dep)?;
+                    let mut point = TrendPoint::new(p, &served.scores);
+                    point.sealed = served.seal.map(|s| s.sha256);
+                    Ok(point)
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
             Ok(Trend { by, points })
@@ -89,7 +162,7 @@ impl ApiState {
 
 /// Store calls block (SQLite): run them on the blocking pool, off the
 /// async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

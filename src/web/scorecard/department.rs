@@ -10,7 +10,7 @@ use maud::{Markup, html};
 
 use super::layout::{
     bar, dataset_titles, dimension_cells, dimension_headers, dimension_label, error_page,
-    grade_text, header_bar, page, score_text,
+    grade_text, header_bar, page, score_text, seal_note,
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_query};
@@ -18,6 +18,7 @@ use super::trend::trend_chart;
 use crate::catalog::Checks;
 use crate::model::period::PeriodBounds;
 use crate::model::{Dimension, Violation};
+use crate::store::assessment::SealMark;
 use crate::tally::{DepartmentScores, Step, Trend};
 use crate::web::api::{ApiError, ApiState};
 
@@ -59,8 +60,8 @@ pub(super) async fn department_page(
         .trend(Step::Week, bounds.to, Some(department.clone()))
         .await;
     match (scores, violations, trend) {
-        (Ok(scores), Ok(violations), Ok(trend)) => {
-            let Some(d) = scores.departments.get(&department) else {
+        (Ok(served), Ok(violations), Ok(trend)) => {
+            let Some(d) = served.scores.departments.get(&department) else {
                 return error_page(ApiError::internal(
                     "department missing from its own scores",
                     &department,
@@ -69,7 +70,15 @@ pub(super) async fn department_page(
             page(
                 StatusCode::OK,
                 &format!("{department} — 数据质量 Data quality"),
-                render_department(&state.checks, &department, bounds, d, &violations, &trend),
+                render_department(
+                    &state.checks,
+                    &department,
+                    bounds,
+                    d,
+                    served.seal.as_ref(),
+                    &violations,
+                    &trend,
+                ),
             )
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(e),
@@ -81,6 +90,7 @@ fn render_department(
     department: &str,
     p: PeriodBounds,
     d: &DepartmentScores,
+    seal: Option<&SealMark>,
     violations: &[Violation],
     trend: &Trend,
 ) -> Markup {
@@ -92,6 +102,7 @@ fn render_department(
             "统计周期 Period: " strong { (p.from) " — " (p.to) }
             span.muted { " (" (checks.time_zone.name()) ")" }
         }
+        (seal_note(seal))
         p {
             span.muted { "质量评分 Score " }
             span.big #score { (score_text(d.report.score)) }

@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::catalog::Checks;
 use crate::model::{Counts, Dimension};
+use crate::store::assessment::SealMark;
 use crate::tally::pass_rate;
 use crate::web::api::ApiError;
 
@@ -157,4 +158,18 @@ pub(super) fn dimension_cells(checks: &Checks, dims: &BTreeMap<Dimension, Counts
 /// today; this keeps links right if that ever changes).
 pub(super) fn encode(s: &str) -> String {
     crate::web::api::url_component(s)
+}
+
+/// Whether the scores shown are a sealed version (and which), or live.
+pub(super) fn seal_note(seal: Option<&SealMark>) -> Markup {
+    html! {
+        @match seal {
+            Some(s) => p #seal .sealed {
+                "已封存 Sealed · 第 " (s.version) " 版 version " (s.version)
+                @if s.amends.is_some() { " (更正 amendment)" }
+                " · SHA-256 " code { (s.sha256) }
+            },
+            None => p #seal .muted { "未封存：随迟到消息变化 Not sealed: late messages still change these scores" },
+        }
+    }
 }

@@ -8,13 +8,14 @@ use maud::{Markup, html};
 
 use super::layout::{
     SCORECARD, dataset_titles, dimension_cells, dimension_headers, encode, error_page,
-    grade_legend, grade_text, header_bar, page, score_text,
+    grade_legend, grade_text, header_bar, page, score_text, seal_note,
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_picker, period_query};
 use super::trend::trend_chart;
 use crate::catalog::Checks;
 use crate::model::Dimension;
+use crate::store::assessment::Served;
 use crate::tally::{Scores, Step, Trend};
 use crate::web::api::{Access, ApiError, ApiState, csv_response};
 
@@ -54,10 +55,10 @@ pub(super) async fn index(
         .trend(Step::Month, bounds.to, department.clone())
         .await;
     match (state.scores(bounds, department).await, trend) {
-        (Ok(scores), Ok(trend)) => page(
+        (Ok(served), Ok(trend)) => page(
             StatusCode::OK,
             TITLE,
-            render_index(&state.checks, today, &q, &scores, &trend),
+            render_index(&state.checks, today, &q, &served, &trend),
         ),
         (Err(e), _) | (_, Err(e)) => error_page(e),
     }
@@ -74,8 +75,8 @@ pub(super) async fn csv_download(
         let q = q.map_err(|InvalidQuery(m)| ApiError::BadRequest(m))?;
         let department = access.department_filter(&state.checks, q.department())?;
         let bounds = q.bounds(today).map_err(ApiError::BadRequest)?;
-        let scores = state.scores(bounds, department).await?;
-        csv_response(&scores)
+        let served = state.scores(bounds, department).await?;
+        csv_response(&served.scores)
     }
     .await;
     result.unwrap_or_else(error_page)
@@ -85,9 +86,10 @@ fn render_index(
     checks: &Checks,
     today: Today,
     q: &PageQuery,
-    scores: &Scores,
+    served: &Served,
     trend: &Trend,
 ) -> Markup {
+    let scores = &served.scores;
     let p = scores.period;
     html! {
         (header_bar(SCORECARD, true))
@@ -98,6 +100,7 @@ fn render_index(
             " · "
             a href={ "/scores.csv?" (period_query(p)) } download { "下载 CSV Download CSV" }
         }
+        (seal_note(served.seal.as_ref()))
         h2 { "部门排名 Department ranking" }
         (ranking_table(checks, scores))
         (grade_legend(checks))

@@ -49,6 +49,16 @@ pub(super) fn trend_chart(checks: &Checks, trend: &Trend, departments: &[&str]) 
                     }
                     text.axis x=(LEFT - 4.0) y=(y(b.min_score) + 4.0) text-anchor="end" { (b.min_score) }
                 }
+                // Sealed periods: a dashed line and 封, the hash in its title.
+                @for (i, p) in trend.points.iter().enumerate() {
+                    @if let Some(sha) = &p.sealed {
+                        g.sealed {
+                            title { "已封存 Sealed " (p.period) " · SHA-256 " (sha) }
+                            line x1=(x(i, n)) x2=(x(i, n)) y1=(y(100.0)) y2=(y(0.0)) {}
+                            text.axis x=(x(i, n)) y=(y(100.0) + 10.0) text-anchor="middle" { "封" }
+                        }
+                    }
+                }
                 @for &i in &labelled {
                     @if let Some(p) = trend.points.get(i) {
                         text.axis x=(x(i, n)) y=(HEIGHT - 8.0) text-anchor="middle" { (p.period) }
