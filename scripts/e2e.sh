@@ -65,6 +65,10 @@ echo "$current" | grep -q '"messages":24000' || { echo "the demo's 24000 message
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_PERIOD="$period" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
     bash tests/scorecard_browser.sh
 
+echo "== sealing a period on the same demo: served sealed, verified offline, audited"
+DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_BIN=./target/debug/dqmon DQMON_STORE="$DEMO_STORE" \
+    bash scripts/check-seals.sh
+
 echo "== the API against its OpenAPI document (schemathesis), on the same demo"
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" bash scripts/check-openapi.sh
 

@@ -1809,6 +1809,9 @@ async fn only_officers_seal_and_only_ended_periods_are_sealed() {
         "/api/v1/audit?limit=0",
         "/api/v1/audit?limit=1001",
         "/api/v1/audit?before=x",
+        "/api/v1/audit?before=0",
+        "/api/v1/audit?before=-5",
+        "/api/v1/audit?before=9223372036854775808",
     ] {
         assert_eq!(
             call(get(uri, Some(OFFICER))).await.status,

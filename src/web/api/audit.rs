@@ -41,6 +41,11 @@ pub(super) async fn get_audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
     access.officer_only("read the audit log")?;
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::BadRequest(
+            "before must be an id, 1 or more".into(),
+        ));
+    }
     let limit = q.limit.unwrap_or(DEFAULT_AUDIT_LIMIT);
     if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
         return Err(ApiError::BadRequest(format!(

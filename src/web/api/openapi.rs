@@ -203,7 +203,7 @@ fn paths(limit_max: usize) -> Value {
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT, "default": DEFAULT_AUDIT_LIMIT}},
                 {"name": "before", "in": "query", "required": false,
                  "description": "Only entries with a smaller id: the last id of the previous page",
-                 "schema": {"type": "integer"}}
+                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}
             ],
             "responses": with_errors(json!({
                 "description": "Audit entries",
