@@ -1882,3 +1882,135 @@ async fn a_sealed_hash_survives_a_restart_and_a_recomputation() {
     }
     assert_eq!(seal(Arc::new(reversed)).await, first);
 }
+
+#[tokio::test]
+async fn an_officer_seals_from_the_scorecard_and_a_department_cannot() {
+    let s = state();
+    let officer = session_cookie(&s, OFFICER).await;
+    let tax = session_cookie(&s, TAX).await;
+    let form = |cookie: Option<&str>, body: &str| {
+        let mut r = Request::post("/seals")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        r.body(Body::from(body.to_owned())).unwrap()
+    };
+    let q2 = "from=2026-04-01&to=2026-06-30";
+    let page_of = |cookie: &str, uri: &str| {
+        let (s, cookie, uri) = (s.clone(), cookie.to_owned(), uri.to_owned());
+        async move { send(pages(s), with_cookie(&uri, &cookie)).await.text() }
+    };
+
+    // Before: the officer is offered the seal, a department is not, nor is a
+    // period still running.
+    let before = page_of(&officer, &format!("/?{q2}")).await;
+    assert!(before.contains(r#"action="/seals""#), "{before}");
+    assert!(before.contains("Seal this period"));
+    assert!(before.contains("Not sealed"));
+    assert!(
+        !page_of(&tax, &format!("/?{q2}"))
+            .await
+            .contains(r#"action="/seals""#)
+    );
+    assert!(
+        !page_of(&officer, "/?period=9999-12")
+            .await
+            .contains(r#"action="/seals""#)
+    );
+
+    // Refused: no session (to the login form), a department (403), a
+    // malformed form (400), an unknown action (400); nothing written.
+    let a = send(pages(s.clone()), form(None, &format!("{q2}&action=seal"))).await;
+    assert!(a.status.is_redirection());
+    assert!(a.header(header::LOCATION).starts_with("/login"));
+    let a = send(
+        pages(s.clone()),
+        form(Some(&tax), &format!("{q2}&action=seal")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    for body in [
+        format!("{q2}&action=burn"),
+        "from=2026-04-01&action=seal".to_owned(),
+    ] {
+        let a = send(pages(s.clone()), form(Some(&officer), &body)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(
+        send(routes(s.clone()), get("/api/v1/audit", Some(OFFICER)))
+            .await
+            .json(),
+        serde_json::json!([])
+    );
+
+    // Sealed by the officer: back to the period, now sealed, with its hash,
+    // and the amend button instead.
+    let a = send(
+        pages(s.clone()),
+        form(Some(&officer), &format!("{q2}&action=seal")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(a.header(header::LOCATION), format!("/?{q2}"));
+    let sha = send(
+        routes(s.clone()),
+        get("/api/v1/scores?period=2026-Q2", Some(OFFICER)),
+    )
+    .await
+    .json()["seal"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let after = page_of(&officer, &format!("/?{q2}")).await;
+    assert!(after.contains("已封存 Sealed"), "{after}");
+    assert!(after.contains(&sha));
+    assert!(after.contains("Amend the seal"));
+    assert!(!after.contains("Seal this period"));
+    // A department's own page says so too.
+    let own = page_of(&tax, &format!("/departments/tax?{q2}")).await;
+    assert!(own.contains(&sha), "{own}");
+    // Sealing again from a stale page is a conflict, said on a page.
+    let a = send(
+        pages(s.clone()),
+        form(Some(&officer), &format!("{q2}&action=seal")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert!(a.text().contains("amend it instead"));
+    let audit = send(routes(s.clone()), get("/api/v1/audit", Some(OFFICER)))
+        .await
+        .json();
+    assert_eq!(audit.as_array().unwrap().len(), 1);
+    assert_eq!(audit[0]["actor"], "officer_tokens[0]");
+
+    // A sealed month is marked on the trend chart, with its hash; the
+    // trend's point of that month says so too, and only that one.
+    let june = send(
+        routes(s.clone()),
+        post_json("/api/v1/seals", Some(OFFICER), r#"{"period":"2026-06"}"#),
+    )
+    .await
+    .json();
+    let june_sha = june["sha256"].as_str().unwrap();
+    let chart = page_of(&officer, &format!("/?{q2}")).await;
+    assert!(
+        chart.contains(&format!("已封存 Sealed 2026-06 · SHA-256 {june_sha}")),
+        "{chart}"
+    );
+    assert_eq!(chart.matches(r#"<g class="sealed">"#).count(), 1);
+    let trend = send(
+        routes(s.clone()),
+        get("/api/v1/trend?by=month&until=2026-06-30", Some(OFFICER)),
+    )
+    .await
+    .json();
+    let sealed: Vec<&str> = trend["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p.get("sealed").is_some())
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(sealed, ["2026-06"]);
+}

@@ -32,23 +32,43 @@ impl FromRequestParts<ApiState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
-        let identity = match bearer_token(&parts.headers) {
-            Some(token) => authenticate(&state.config, token),
-            None => session_id(&parts.headers).and_then(|id| state.sessions.identity(id)),
-        };
-        match identity {
-            Some(identity) => Ok(SignedIn(identity.access)),
-            None => {
-                // As the client sent it: under a nested router `parts.uri` lost its prefix.
-                let uri = parts
-                    .extensions
-                    .get::<OriginalUri>()
-                    .map_or(&parts.uri, |o| &o.0);
-                let here = uri.path_and_query().map_or("/", |p| p.as_str());
-                Err(Redirect::to(&format!("/login?next={}", encode(here))).into_response())
-            }
-        }
+        signed_in(parts, state)
+            .map(|identity| SignedIn(identity.access))
+            .ok_or_else(|| to_login(parts))
     }
+}
+
+/// Who is signed in, with the token's name: for pages that act (and say
+/// who acted in the audit log), not only read.
+pub(super) struct SignedInAs(pub Identity);
+
+impl FromRequestParts<ApiState> for SignedInAs {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
+        signed_in(parts, state)
+            .map(SignedInAs)
+            .ok_or_else(|| to_login(parts))
+    }
+}
+
+/// The identity of a bearer token or a session.
+fn signed_in(parts: &Parts, state: &ApiState) -> Option<Identity> {
+    match bearer_token(&parts.headers) {
+        Some(token) => authenticate(&state.config, token),
+        None => session_id(&parts.headers).and_then(|id| state.sessions.identity(id)),
+    }
+}
+
+/// To the login form, which comes back to the page asked for.
+fn to_login(parts: &Parts) -> Response {
+    // As the client sent it: under a nested router `parts.uri` lost its prefix.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
+    let here = uri.path_and_query().map_or("/", |p| p.as_str());
+    Redirect::to(&format!("/login?next={}", encode(here))).into_response()
 }
 
 /// The `dqmon_session` cookie of a request.

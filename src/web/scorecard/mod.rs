@@ -10,6 +10,7 @@ mod layout;
 mod login;
 mod period;
 mod ranking;
+mod seals;
 mod trend;
 
 use axum::Router;
@@ -29,6 +30,7 @@ pub fn pages(state: ApiState) -> Router {
             get(department::department_page),
         )
         .route("/scores.csv", get(ranking::csv_download))
+        .route("/seals", post(seals::post_seal))
         .route("/login", get(login::login_get).post(login::login_post))
         .route("/login/once/{code}", get(login::login_once))
         .route("/logout", post(login::logout))

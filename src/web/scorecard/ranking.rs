@@ -12,6 +12,7 @@ use super::layout::{
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_picker, period_query};
+use super::seals::seal_form;
 use super::trend::trend_chart;
 use crate::catalog::Checks;
 use crate::model::Dimension;
@@ -46,9 +47,9 @@ pub(super) async fn index(
             return page(StatusCode::BAD_REQUEST, TITLE, body);
         }
     };
-    let department = match access {
+    let department = match &access {
         Access::Officer => None,
-        Access::Department(d) => Some(d),
+        Access::Department(d) => Some(d.clone()),
     };
     // The year of months up to the period shown.
     let trend = state
@@ -58,7 +59,7 @@ pub(super) async fn index(
         (Ok(served), Ok(trend)) => page(
             StatusCode::OK,
             TITLE,
-            render_index(&state.checks, today, &q, &served, &trend),
+            render_index(&state.checks, &access, today, &q, &served, &trend),
         ),
         (Err(e), _) | (_, Err(e)) => error_page(e),
     }
@@ -84,6 +85,7 @@ pub(super) async fn csv_download(
 
 fn render_index(
     checks: &Checks,
+    access: &Access,
     today: Today,
     q: &PageQuery,
     served: &Served,
@@ -101,6 +103,7 @@ fn render_index(
             a href={ "/scores.csv?" (period_query(p)) } download { "下载 CSV Download CSV" }
         }
         (seal_note(served.seal.as_ref()))
+        (seal_form(access, today, p, served.seal.as_ref()))
         h2 { "部门排名 Department ranking" }
         (ranking_table(checks, scores))
         (grade_legend(checks))
