@@ -2,10 +2,11 @@
 # Single PostgreSQL server on 127.0.0.1 for local dqmon development and the
 # PostgreSQL store tests, from Debian's `postgresql` package (installed with
 # apt if absent), run as the current user (as `postgres` when root), with its
-# data under a temporary directory and a database for dqmon.
+# data under a temporary directory and a database for dqmon. It speaks TLS
+# (plain connections too) with a certificate of a test CA made at start.
 #
 # Usage: scripts/postgres-local.sh start|stop|status
-#   eval "$(scripts/postgres-local.sh start)"   # sets DQMON_TEST_POSTGRES_URL
+#   eval "$(scripts/postgres-local.sh start)"   # sets DQMON_TEST_POSTGRES_URL (and _CA, _OTHER_CA)
 #
 # `start` is idempotent (a running server is kept, its URL printed again);
 # `stop` shuts the server down and removes its data.
@@ -33,6 +34,7 @@ readonly DATA_DIR
 readonly PGDATA="${DATA_DIR}/data"
 readonly SOCKET_DIR="${DATA_DIR}/socket"
 readonly LOG_FILE="${DATA_DIR}/postgres.log"
+readonly TLS_DIR="${DATA_DIR}/tls"
 
 log() { printf 'postgres-local: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -81,6 +83,37 @@ url() {
   printf 'postgres://%s@%s:%s/%s\n' "$RUN_AS" "$HOST" "$PORT" "$DB"
 }
 
+# What `start` prints for `eval`: the URL, and the trusted root of the
+# server's certificate and an unrelated one, for the TLS tests.
+exports() {
+  printf 'export DQMON_TEST_POSTGRES_URL=%s\n' "$(url)"
+  printf 'export DQMON_TEST_POSTGRES_CA=%s\n' "${TLS_DIR}/ca.crt"
+  printf 'export DQMON_TEST_POSTGRES_OTHER_CA=%s\n' "${TLS_DIR}/other-ca.crt"
+}
+
+# A test CA and a server certificate it signs for 127.0.0.1 and localhost,
+# plus a CA that signs nothing here: the server speaks TLS as a managed
+# database would, so the store's sslmode handling is tested for real.
+make_certificates() {
+  [[ -f "${TLS_DIR}/server.crt" ]] && return 0
+  command -v openssl >/dev/null || die "openssl is not installed (scripts/install-deps.sh)"
+  mkdir -p "$TLS_DIR"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${key[@]}" -days 30 -subj "/CN=dqmon test CA" \
+    -keyout "${TLS_DIR}/ca.key" -out "${TLS_DIR}/ca.crt" 2>/dev/null
+  openssl req -x509 "${key[@]}" -days 30 -subj "/CN=dqmon unrelated CA" \
+    -keyout "${TLS_DIR}/other-ca.key" -out "${TLS_DIR}/other-ca.crt" 2>/dev/null
+  openssl req "${key[@]}" -subj "/CN=127.0.0.1" \
+    -keyout "${TLS_DIR}/server.key" -out "${TLS_DIR}/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"${TLS_DIR}/san.ext"
+  openssl x509 -req -in "${TLS_DIR}/server.csr" -CA "${TLS_DIR}/ca.crt" -CAkey "${TLS_DIR}/ca.key" \
+    -CAcreateserial -days 30 -extfile "${TLS_DIR}/san.ext" -out "${TLS_DIR}/server.crt" 2>/dev/null
+  chmod 600 "${TLS_DIR}"/*.key
+  if [[ "$(id -u)" -eq 0 ]]; then
+    chown -R "$RUN_AS" "$TLS_DIR"
+  fi
+}
+
 running() {
   local bin
   bin="$(bin_dir)" || return 1
@@ -98,7 +131,7 @@ cmd_start() {
   bin="$(bin_dir)"
   if running; then
     log "already running (data ${PGDATA})"
-    printf 'export DQMON_TEST_POSTGRES_URL=%s\n' "$(url)"
+    exports
     return 0
   fi
   port_in_use "$PORT" && die "port ${PORT} on ${HOST} is already in use by another process"
@@ -118,17 +151,18 @@ cmd_start() {
       --encoding=UTF8 --locale=C.UTF-8 >"${DATA_DIR}/initdb.log" 2>&1 \
       || { cat "${DATA_DIR}/initdb.log" >&2; die "initdb failed"; }
   fi
+  make_certificates
   log "starting PostgreSQL ($("${bin}/postgres" --version)) on ${HOST}:${PORT} (data ${PGDATA}, log ${LOG_FILE})"
   # fsync stays on: the tests check durability settings, not a fast disk.
   as_owner "${bin}/pg_ctl" -D "$PGDATA" -l "$LOG_FILE" -w -t "$START_TIMEOUT" \
-    -o "-c listen_addresses=${HOST} -p ${PORT} -c unix_socket_directories=${SOCKET_DIR} -c max_connections=200" \
+    -o "-c listen_addresses=${HOST} -p ${PORT} -c unix_socket_directories=${SOCKET_DIR} -c max_connections=200 -c ssl=on -c ssl_cert_file=${TLS_DIR}/server.crt -c ssl_key_file=${TLS_DIR}/server.key" \
     start >&2 || { tail -n 50 "$LOG_FILE" >&2 || true; die "the server did not start"; }
   if ! as_owner "${bin}/psql" -h "$HOST" -p "$PORT" -U "$RUN_AS" -d postgres -Atqc \
     "SELECT 1 FROM pg_database WHERE datname = '${DB}'" | grep -q 1; then
     as_owner "${bin}/createdb" -h "$HOST" -p "$PORT" -U "$RUN_AS" "$DB"
   fi
   log "ready"
-  printf 'export DQMON_TEST_POSTGRES_URL=%s\n' "$(url)"
+  exports
 }
 
 cmd_stop() {

@@ -48,8 +48,9 @@ pub struct StoreConfig {
     #[serde(default)]
     pub path: Option<PathBuf>,
     /// A PostgreSQL database instead of the file, `postgres://user@host:port/db`
-    /// (libpq's URL; `?sslmode=`, `?options=-csearch_path%3Dschema` and the
-    /// like as libpq reads them). Give the password in the environment
+    /// (libpq's URL; `?sslmode=` disable, prefer, require, verify-ca or
+    /// verify-full and `&sslrootcert=/path/ca.pem` as libpq reads them,
+    /// `?options=-csearch_path%3Dschema` and the like). Give the password in the environment
     /// (`DQMON_STORE__URL` holds the whole URL) rather than in a file under
     /// version control. Not with `path`.
     #[serde(default)]
@@ -597,6 +598,10 @@ mod tests {
                 "postgres:///dqmon?password=pw-10",
                 "store.url: names no host",
             ),
+            (
+                "postgres://dqmon:pw-10@db/dqmon?sslmode=verify-full&sslrootcert=/no/such/ca.pem",
+                "store.url: sslrootcert /no/such/ca.pem: ",
+            ),
         ] {
             let text = format!("{MINIMAL}\n[store]\nurl = \"{url}\"\n");
             let e = Config::from_toml(&text).unwrap_err().to_string();
@@ -604,7 +609,13 @@ mod tests {
             assert!(e.contains(problem), "{url}: {e}");
             assert!(!e.contains("pw-10"), "{url}: {e}");
         }
-        let good = format!("{MINIMAL}\n[store]\nurl = \"postgres://dqmon@127.0.0.1:5433/dqmon\"\n");
-        assert!(Config::from_toml(&good).is_ok());
+        for good in [
+            "postgres://dqmon@127.0.0.1:5433/dqmon",
+            "postgres://dqmon@db.example/dqmon?sslmode=verify-full",
+            "postgres://dqmon@db.example/dqmon?sslmode=verify-ca&sslrootcert=Cargo.toml",
+        ] {
+            let text = format!("{MINIMAL}\n[store]\nurl = \"{good}\"\n");
+            assert!(Config::from_toml(&text).is_ok(), "{good}");
+        }
     }
 }

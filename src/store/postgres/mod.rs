@@ -25,6 +25,7 @@ mod codec;
 mod ledger;
 mod read;
 mod schema;
+mod tls;
 mod write;
 
 #[cfg(test)]
@@ -36,7 +37,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
+use postgres::{Client, IsolationLevel, Row, Statement, Transaction};
 
 use super::version::check_version;
 use super::{
@@ -54,6 +55,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// scores`' reads.
 pub struct PostgresStore {
     config: postgres::Config,
+    /// How the server's certificate is checked (the URL's sslmode and
+    /// sslrootcert, `tls.rs`).
+    tls: tls::Verify,
     read_only: bool,
     writer: Mutex<Option<Session>>,
     reader: Mutex<Option<Session>>,
@@ -65,6 +69,7 @@ impl std::fmt::Debug for PostgresStore {
         // postgres::Config's own Debug leaves the password out.
         f.debug_struct("PostgresStore")
             .field("config", &self.config)
+            .field("tls", &self.tls)
             .field("read_only", &self.read_only)
             .field("violations_kept", &self.violations_kept)
             .finish_non_exhaustive()
@@ -79,28 +84,52 @@ impl PostgresStore {
     /// A store written by an older dqmon is refused until `dqmon store
     /// migrate` ([`PostgresStore::migrate`]) has updated it.
     pub fn open(url: &str, violations_kept_per_department: usize) -> Result<Self, StoreError> {
-        Self::open_with(parse(url)?, violations_kept_per_department)
+        let (config, tls) = parse(url)?;
+        Self::open_tls(config, tls, violations_kept_per_department)
     }
 
     /// Opens an existing store for reading only (`dqmon scores`): every
     /// transaction of its sessions is read-only, so nothing is migrated,
     /// pruned or written even by mistake.
     pub fn open_read_only(url: &str) -> Result<Self, StoreError> {
-        Self::open_read_only_with(parse(url)?)
+        let (config, tls) = parse(url)?;
+        Self::open_read_only_tls(config, tls)
     }
 
     /// Brings the schema of the store at `url` up to this dqmon's, each step
     /// in its own transaction; returns the versions before and after.
     pub fn migrate(url: &str) -> Result<(i64, i64), StoreError> {
-        Self::migrate_with(parse(url)?)
+        let (config, tls) = parse(url)?;
+        Self::migrate_tls(config, tls)
     }
 
+    /// [`PostgresStore::open`] of a parsed configuration (TLS as libpq's
+    /// default `prefer`: when offered, unverified).
+    #[cfg(test)]
     pub(crate) fn open_with(
         config: postgres::Config,
         violations_kept: usize,
     ) -> Result<Self, StoreError> {
+        Self::open_tls(config, tls::Verify::default(), violations_kept)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn open_read_only_with(config: postgres::Config) -> Result<Self, StoreError> {
+        Self::open_read_only_tls(config, tls::Verify::default())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn migrate_with(config: postgres::Config) -> Result<(i64, i64), StoreError> {
+        Self::migrate_tls(config, tls::Verify::default())
+    }
+
+    fn open_tls(
+        config: postgres::Config,
+        tls: tls::Verify,
+        violations_kept: usize,
+    ) -> Result<Self, StoreError> {
         let config = with_defaults(config);
-        let mut session = Session::connect(&config, false)?;
+        let mut session = Session::connect(&config, &tls, false)?;
         check_version(session.version()?, schema::SCHEMA_VERSION, false)?;
         session.migrate()?;
         let mut conn = session.begin()?;
@@ -108,6 +137,7 @@ impl PostgresStore {
         conn.commit()?;
         Ok(PostgresStore {
             config,
+            tls,
             read_only: false,
             writer: Mutex::new(Some(session)),
             reader: Mutex::new(None),
@@ -115,15 +145,16 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) fn open_read_only_with(config: postgres::Config) -> Result<Self, StoreError> {
+    fn open_read_only_tls(config: postgres::Config, tls: tls::Verify) -> Result<Self, StoreError> {
         let config = with_defaults(config);
-        let mut session = Session::connect(&config, true)?;
+        let mut session = Session::connect(&config, &tls, true)?;
         match session.version()? {
             0 => return Err(StoreError::NotAStore),
             v => check_version(v, schema::SCHEMA_VERSION, false)?,
         }
         Ok(PostgresStore {
             config,
+            tls,
             read_only: true,
             writer: Mutex::new(None),
             reader: Mutex::new(Some(session)),
@@ -131,8 +162,8 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) fn migrate_with(config: postgres::Config) -> Result<(i64, i64), StoreError> {
-        let mut session = Session::connect(&with_defaults(config), false)?;
+    fn migrate_tls(config: postgres::Config, tls: tls::Verify) -> Result<(i64, i64), StoreError> {
+        let mut session = Session::connect(&with_defaults(config), &tls, false)?;
         let before = session.version()?;
         check_version(before, schema::SCHEMA_VERSION, true)?;
         session.migrate()?;
@@ -161,7 +192,7 @@ impl PostgresStore {
             .is_none_or(|s| s.lost || s.client.is_closed())
         {
             *guard = None;
-            *guard = Some(Session::connect(&self.config, self.read_only)?);
+            *guard = Some(Session::connect(&self.config, &self.tls, self.read_only)?);
         }
         Ok(SessionGuard(guard))
     }
@@ -217,18 +248,25 @@ pub fn check_url(url: &str) -> Result<(), String> {
     if scheme.is_some_and(|s| s != "postgres" && s != "postgresql") {
         return Err("not a postgres:// URL".into());
     }
-    let config = parse(url).map_err(|e| match e {
+    let (config, verify) = parse(url).map_err(|e| match e {
         StoreError::Backend(text) => text,
         other => other.to_string(),
     })?;
     if config.get_hosts().is_empty() {
         return Err("names no host".into());
     }
+    if let Some(root) = &verify.root_cert
+        && let Err(e) = std::fs::metadata(root)
+    {
+        return Err(format!("sslrootcert {}: {e}", root.display()));
+    }
     Ok(())
 }
 
-fn parse(url: &str) -> Result<postgres::Config, StoreError> {
-    Ok(url.parse::<postgres::Config>()?)
+/// The client's configuration and the certificate check of `url`.
+fn parse(url: &str) -> Result<(postgres::Config, tls::Verify), StoreError> {
+    let (url, verify) = tls::split(url)?;
+    Ok((url.parse::<postgres::Config>()?, verify))
 }
 
 /// What dqmon sets unless the URL says otherwise: a connect timeout, and its
@@ -286,8 +324,12 @@ impl std::ops::DerefMut for SessionGuard<'_> {
 }
 
 impl Session {
-    fn connect(config: &postgres::Config, read_only: bool) -> Result<Self, StoreError> {
-        let mut client = config.connect(NoTls)?;
+    fn connect(
+        config: &postgres::Config,
+        tls: &tls::Verify,
+        read_only: bool,
+    ) -> Result<Self, StoreError> {
+        let mut client = config.connect(tls::connector(tls)?)?;
         if read_only {
             client.batch_execute("SET default_transaction_read_only = on")?;
         } else {

@@ -313,3 +313,71 @@ fn postgres_a_lost_connection_is_opened_again() {
     assert_eq!(store.seen().unwrap().len(), 1);
     store.commit(&full_checkpoint_without_offsets()).unwrap();
 }
+
+/// The trusted root of the test server's certificate, or an unrelated one.
+fn test_ca(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: start a server with `eval \"$(scripts/postgres-local.sh start)\"`"
+        )
+    })
+}
+
+/// `url()` with `query` added, and whether the session it opens is on TLS.
+fn connects_with_tls(query: &str) -> Result<bool, StoreError> {
+    let base = url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let (config, verify) = super::parse(&format!("{base}{sep}{query}"))?;
+    let mut session = super::Session::connect(&config, &verify, true)?;
+    let row = session
+        .client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .map_err(StoreError::from)?;
+    Ok(row.get(0))
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: DQMON_TEST_POSTGRES_URL"]
+fn postgres_tls_follows_libpqs_sslmode_and_sslrootcert() {
+    let ca = test_ca("DQMON_TEST_POSTGRES_CA");
+    let other = test_ca("DQMON_TEST_POSTGRES_OTHER_CA");
+    for (query, tls) in [
+        ("sslmode=disable".to_owned(), false),
+        // The default, prefer: TLS when the server offers it.
+        ("application_name=dqmon-tls-test".to_owned(), true),
+        ("sslmode=require".to_owned(), true),
+        (format!("sslmode=verify-ca&sslrootcert={ca}"), true),
+        (format!("sslmode=verify-full&sslrootcert={ca}"), true),
+    ] {
+        assert_eq!(connects_with_tls(&query).unwrap(), tls, "{query}");
+    }
+    // A certificate that no trusted root signed is refused, as is one for
+    // another host (the same server reached under a name its certificate
+    // does not hold), and the error says why without any secret.
+    for query in [
+        format!("sslmode=verify-ca&sslrootcert={other}"),
+        format!("sslmode=require&sslrootcert={other}"),
+    ] {
+        let e = connects_with_tls(&query).expect_err(&query).to_string();
+        assert!(e.contains("certificate verify failed"), "{query}: {e}");
+    }
+    let misnamed = url().replace("127.0.0.1", "misnamed.invalid");
+    let (config, verify) = super::parse(&format!(
+        "{misnamed}?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={ca}"
+    ))
+    .unwrap();
+    let e = super::Session::connect(&config, &verify, true)
+        .err()
+        .expect("a certificate for another name")
+        .to_string();
+    assert!(e.contains("certificate verify failed"), "{e}");
+    // verify-ca does not check the name: the same connection passes.
+    let (config, verify) = super::parse(&format!(
+        "{misnamed}?hostaddr=127.0.0.1&sslmode=verify-ca&sslrootcert={ca}"
+    ))
+    .unwrap();
+    assert!(super::Session::connect(&config, &verify, true).is_ok());
+}
