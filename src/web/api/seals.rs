@@ -110,14 +110,6 @@ async fn seal(
     who.access.officer_only("seal or amend a period")?;
     let period = period_bounds(&body.period)?;
     let mark = state.seal(period, today(&state), action, &who).await?;
-    tracing::info!(
-        actor = %who.name,
-        action = action.as_str(),
-        period = %format!("{}..{}", period.from, period.to),
-        version = mark.version,
-        sha256 = %mark.sha256,
-        "period sealed"
-    );
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],

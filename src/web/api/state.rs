@@ -79,12 +79,22 @@ impl ApiState {
             role: who.access.role().to_owned(),
             at_ms: chrono::Utc::now().timestamp_millis(),
         };
-        blocking(move || {
+        let mark = blocking(move || {
             Ok(assessment::seal_period(
                 &*store, &*ledger, &checks, period, today, action, &actor,
             )?)
         })
-        .await
+        .await?;
+        // One log line per seal, whichever page or endpoint asked for it.
+        tracing::info!(
+            actor = %who.name,
+            action = action.as_str(),
+            period = %format!("{}..{}", period.from, period.to),
+            version = mark.version,
+            sha256 = %mark.sha256,
+            "period sealed"
+        );
+        Ok(mark)
     }
 
     /// The newest version of every sealed period.

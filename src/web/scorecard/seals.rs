@@ -43,15 +43,7 @@ pub(super) async fn post_seal(
             "amend" => SealAction::Amend,
             other => return Err(ApiError::BadRequest(format!("unknown action {other:?}"))),
         };
-        let mark = state.seal(period, today, action, &who).await?;
-        tracing::info!(
-            actor = %who.name,
-            action = action.as_str(),
-            period = %format!("{}..{}", period.from, period.to),
-            version = mark.version,
-            sha256 = %mark.sha256,
-            "period sealed"
-        );
+        state.seal(period, today, action, &who).await?;
         Ok(Redirect::to(&format!("/?{}", period_query(period))).into_response())
     }
     .await;
