@@ -37,9 +37,11 @@ echo "== Prometheus scraping dqmon during a demo run; every panel and rule evalu
 test -x target/debug/dqmon
 DEMO_TOKEN="ci-officer-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')"
 DEMO_STORE="$(mktemp -d)/dqmon-demo.sqlite"
-# 24 000 messages at 300/s: 80 s of traffic for the rate() windows, then still
-# counts for the page check (a live page and a live API answer never agree).
-./target/debug/dqmon demo --rate 300 --count 24000 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
+# 20 000 messages of history over the last 42 days (findings old enough to be
+# overdue), then 24 000 live at 300/s: 80 s of traffic for the rate() windows,
+# then still counts for the page check (a live page and a live API answer
+# never agree).
+./target/debug/dqmon demo --history 20000 --history-days 42 --rate 300 --count 24000 --http 127.0.0.1:9898 --token "$DEMO_TOKEN" --store "$DEMO_STORE" > /tmp/dqmon-demo.log 2>&1 &
 DEMO_PID=$!
 for _ in $(seq 1 60); do
     curl -sf http://127.0.0.1:9898/readyz >/dev/null && break
@@ -52,17 +54,19 @@ sleep 45
 bash scripts/check-dashboards.sh
 
 echo "== the scorecard in headless Chromium, against the same demo once its traffic has ended"
-# Yesterday to tomorrow in the exchange's time zone: every message of the run, at any hour.
-period="$(TZ=Asia/Shanghai date -d yesterday +%F)..$(TZ=Asia/Shanghai date -d tomorrow +%F)"
+# 60 days ago to tomorrow in the exchange's time zone: every message of the run
+# (history and live), at any hour.
+period="$(TZ=Asia/Shanghai date -d '60 days ago' +%F)..$(TZ=Asia/Shanghai date -d tomorrow +%F)"
 previous=""
 for _ in $(seq 1 120); do
     current=$(curl -fsS -H "Authorization: Bearer $DEMO_TOKEN" "http://127.0.0.1:9898/api/v1/scores?period=$period")
-    if [ -n "$previous" ] && [ "$current" = "$previous" ] && echo "$current" | grep -q '"messages":24000'; then break; fi
+    if [ -n "$previous" ] && [ "$current" = "$previous" ] && echo "$current" | grep -q '"messages":44000'; then break; fi
     previous=$current
     sleep 2
 done
-echo "$current" | grep -q '"messages":24000' || { echo "the demo's 24000 messages were not all counted"; exit 1; }
+echo "$current" | grep -q '"messages":44000' || { echo "the demo's 44000 messages were not all counted"; exit 1; }
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_PERIOD="$period" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
+    DQMON_FINDINGS_SCREENSHOT=/tmp/dqmon-findings.png \
     bash tests/scorecard_browser.sh
 
 echo "== sealing a period on the same demo: served sealed, verified offline, audited"

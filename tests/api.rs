@@ -13,12 +13,13 @@ use chrono::NaiveDate;
 use dqmon::catalog::Checks;
 use dqmon::model::Dimension;
 use dqmon::model::{Counts, Violation};
-use dqmon::store::Checkpoint;
+use dqmon::store::findings::{FindingRecord, FindingStore, FixedStats, RecordAt, Status};
 use dqmon::store::sqlite::SqliteStore;
 use dqmon::store::{
     AuditEntry, AuditRecord, CheckpointStore as _, DayCounts, LedgerStore, ScoreStore, SealHead,
     SealRow, StoreError,
 };
+use dqmon::store::{Checkpoint, FindingFixed, FindingOpened};
 use dqmon::web::api::{ApiConfig, ApiState, NamedToken, Role, routes, token_sha256};
 use dqmon::web::scorecard::pages;
 use serde_json::Value;
@@ -214,8 +215,65 @@ fn fixture(checks: &Checks) -> Checkpoint {
                 "not in the division table",
             ),
         ],
+        findings_opened: finding_openings(checks),
+        findings_fixed: finding_fixes(checks),
         ..Default::default()
     }
+}
+
+/// Days before today (exchange time zone), so overdue depends on no date
+/// this test was written on: 60 days is overdue under any calendar, 0 is not.
+fn days_ago(checks: &Checks, n: i64) -> (i64, NaiveDate) {
+    // One "now" per test run: the fixture is built more than once.
+    static NOW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let now = *NOW.get_or_init(|| chrono::Utc::now().timestamp_millis());
+    let ms = now - n * 86_400_000;
+    (ms, checks.day_of(ms))
+}
+
+fn record_at(dataset: &str, department: &str, offset: i64) -> RecordAt {
+    RecordAt {
+        topic: format!("exchange.{department}.{dataset}"),
+        partition: 1,
+        offset,
+        record_id: Some(format!("r-{offset}")),
+    }
+}
+
+/// tax: one finding 60 days old (overdue), one of today (open), one fixed
+/// after 2 hours; health: one overdue.
+fn finding_openings(checks: &Checks) -> Vec<FindingOpened> {
+    let open = |department: &str, dataset: &str, key: u64, age_days: i64, offset: i64| {
+        let (opened_ms, opened_day) = days_ago(checks, age_days);
+        FindingOpened {
+            key: [key, key],
+            department: department.into(),
+            dataset: dataset.into(),
+            check: check_id(checks, dataset, Dimension::Format),
+            dimension: Dimension::Format,
+            opened_ms,
+            opened_day,
+            at: record_at(dataset, department, offset),
+        }
+    };
+    vec![
+        open("tax", "taxpayer_registration", 1, 60, 10),
+        open("tax", "taxpayer_registration", 2, 0, 11),
+        open("tax", "taxpayer_registration", 3, 30, 12),
+        open("health", "birth_certificate", 4, 61, 13),
+    ]
+}
+
+fn finding_fixes(checks: &Checks) -> Vec<FindingFixed> {
+    let o = &finding_openings(checks)[2];
+    vec![FindingFixed {
+        key: o.key,
+        dataset: o.dataset.clone(),
+        check: o.check.clone(),
+        opened_ms: o.opened_ms,
+        fixed_ms: o.opened_ms + 7_200_000,
+        at: record_at(&o.dataset, &o.department, 20),
+    }]
 }
 
 fn state() -> ApiState {
@@ -805,6 +863,190 @@ async fn violations_newest_first_with_limit_and_filter() {
     assert_eq!(a.json(), serde_json::json!([]));
 }
 
+// --------------------------------------------------------------- findings
+
+/// (dataset offset of the opening record, status) of a findings answer.
+fn listed(v: &Value) -> Vec<(i64, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["opened"]["offset"].as_i64().unwrap(),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn findings_open_overdue_fixed_per_department() {
+    let a = send(api(), get("/api/v1/findings", Some(OFFICER))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["overdue_after_working_days"], 10);
+    let tax = v["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department"] == "tax")
+        .unwrap();
+    assert_eq!(
+        (
+            tax["open"].as_u64(),
+            tax["overdue"].as_u64(),
+            tax["fixed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(tax["median_time_to_fix_secs"], 7200);
+    assert_eq!(tax["name"], "税务局");
+    assert_eq!(
+        v["departments"].as_array().unwrap().len(),
+        6,
+        "every department, zeros too"
+    );
+    // Open ones newest first, each with its status; fixed ones apart.
+    assert_eq!(
+        listed(&v),
+        [
+            (11, "open".into()),
+            (10, "overdue".into()),
+            (13, "overdue".into())
+        ]
+    );
+    let a = send(api(), get("/api/v1/findings?status=overdue", Some(OFFICER))).await;
+    let mut overdue = listed(&a.json());
+    overdue.sort();
+    assert_eq!(overdue, [(10, "overdue".into()), (13, "overdue".into())]);
+    let a = send(
+        api(),
+        get("/api/v1/findings?status=fixed&limit=5", Some(OFFICER)),
+    )
+    .await;
+    let v = a.json();
+    assert_eq!(listed(&v), [(12, "fixed".into())]);
+    assert_eq!(v["findings"][0]["fixed"]["offset"], 20);
+    assert_eq!(v["findings"][0]["time_to_fix_secs"], 7200);
+    assert_eq!(v["findings"][0]["opened"]["record_id"], "r-12");
+    // Nothing personal: no entity key or hash in the answer.
+    assert!(!a.text().contains("key"), "{}", a.text());
+}
+
+#[tokio::test]
+async fn a_department_sees_its_own_findings_only() {
+    let a = send(api(), get("/api/v1/findings", Some(TAX))).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let v = a.json();
+    let departments: Vec<&str> = v["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["department"].as_str().unwrap())
+        .collect();
+    assert_eq!(departments, ["tax"]);
+    assert!(
+        listed(&v)
+            .iter()
+            .all(|(offset, _)| [10, 11].contains(offset))
+    );
+    for (uri, token, status) in [
+        (
+            "/api/v1/findings?department=health",
+            Some(TAX),
+            StatusCode::FORBIDDEN,
+        ),
+        ("/api/v1/findings", None, StatusCode::UNAUTHORIZED),
+        (
+            "/api/v1/findings?department=nobody",
+            Some(OFFICER),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/findings?limit=0",
+            Some(OFFICER),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/findings?status=closed",
+            Some(OFFICER),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/findings?departmnt=tax",
+            Some(TAX),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(send(api(), get(uri, token)).await.status, status, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_findings_pages_show_counts_statuses_and_records() {
+    let s = state();
+    let a = page(&s, "/departments/tax/findings", TAX).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    for needle in [
+        "<td class=\"num\" id=\"open\">2</td>",
+        "id=\"overdue\"><strong class=\"bad\">1</strong>",
+        "<td class=\"num\" id=\"fixed\">1</td>",
+        "id=\"median\">2 h 0 min</td>",
+        "r-10",
+        "r-11",
+        "逾期 overdue",
+    ] {
+        assert!(html.contains(needle), "{needle}: {html}");
+    }
+    assert!(!html.contains("r-12"), "a fixed finding is not open");
+    let fixed = page(&s, "/departments/tax/findings?status=fixed", TAX)
+        .await
+        .text();
+    assert!(fixed.contains("r-12") && fixed.contains("r-20"), "{fixed}");
+    let overdue = page(&s, "/departments/tax/findings?status=overdue", OFFICER)
+        .await
+        .text();
+    assert!(
+        overdue.contains("r-10") && !overdue.contains("r-11"),
+        "{overdue}"
+    );
+    // The department page carries the same four numbers and the links.
+    let dep = page(&s, "/departments/tax?period=2026-Q2", TAX)
+        .await
+        .text();
+    assert!(
+        dep.contains("id=\"findings-summary\"")
+            && dep.contains("/departments/tax/findings?status=overdue"),
+        "{dep}"
+    );
+    for (uri, token, status) in [
+        ("/departments/health/findings", TAX, StatusCode::FORBIDDEN),
+        (
+            "/departments/nobody/findings",
+            OFFICER,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/departments/tax/findings?status=closed",
+            OFFICER,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(page(&s, uri, token).await.status, status, "{uri}");
+    }
+    let anonymous = send(
+        pages(s.clone()),
+        Request::get("/departments/tax/findings")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(anonymous.status, StatusCode::OK, "signed-in only");
+    assert!(!anonymous.text().contains("r-10"));
+}
+
 // --------------------------------------------------------------- openapi
 
 #[tokio::test]
@@ -820,6 +1062,7 @@ async fn openapi_lists_every_path() {
         names,
         [
             "/api/v1/audit",
+            "/api/v1/findings",
             "/api/v1/openapi.json",
             "/api/v1/scores",
             "/api/v1/scores.csv",
@@ -895,6 +1138,10 @@ fn answer_schema(doc: &serde_json::Value, name: &str) -> jsonschema::Validator {
 async fn answers_fit_the_document() {
     let doc = send(api(), get("/api/v1/openapi.json", None)).await.json();
     let answers = [
+        ("/api/v1/findings", "Findings"),
+        ("/api/v1/findings?status=overdue", "Findings"),
+        ("/api/v1/findings?status=fixed&department=tax", "Findings"),
+        ("/api/v1/findings?status=done", "Error"),
         ("/api/v1/scores?period=2026-Q2", "Scores"),
         ("/api/v1/scores?period=2026-06-30&department=tax", "Scores"),
         ("/api/v1/scores?period=1970", "Scores"),
@@ -965,6 +1212,24 @@ impl ScoreStore for Broken {
     }
 }
 
+impl FindingStore for Broken {
+    fn open_by_day(&self, _: Option<&str>) -> Result<Vec<(String, NaiveDate, u64)>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn fixed_stats(&self, _: Option<&str>) -> Result<Vec<(String, FixedStats)>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn list_findings(
+        &self,
+        _: Option<&str>,
+        _: Status,
+        _: Option<NaiveDate>,
+        _: usize,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+}
+
 #[tokio::test]
 async fn store_errors_are_500_without_details() {
     let s = ApiState::new(Arc::new(Broken), checks(), Arc::new(config()));
@@ -976,6 +1241,7 @@ async fn store_errors_are_500_without_details() {
         "/api/v1/seals/chain?period=2026-Q2",
         "/api/v1/audit",
         "/api/v1/trend",
+        "/api/v1/findings",
     ] {
         let a = send(routes(s.clone()), get(uri, Some(OFFICER))).await;
         assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");

@@ -10,6 +10,8 @@
 #   DQMON_PERIOD   period to show (default: this month in DQMON_TZ)
 #   DQMON_TZ       the exchange's time zone (default Asia/Shanghai)
 #   DQMON_SCREENSHOT  PNG to write (default ./scorecard.png)
+#   DQMON_FINDINGS_DEPARTMENT  whose rectification page to check (default tax)
+#   DQMON_FINDINGS_SCREENSHOT  PNG of that page (default ./findings.png)
 #   CHROMIUM       the browser (default chromium; Debian: apt-get install chromium fonts-noto-cjk)
 #
 # Chromium's command line cannot POST the sign-in form or send a header, so
@@ -41,10 +43,12 @@ urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys
 curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
   "$url/api/v1/scores?period=$(urlencode "$period")" >"$work/scores.json"
 
-# A one-time link that signs in and opens the period's ranking.
+# A one-time link that signs in and opens the page $next (default: the
+# period's ranking).
+next="/?period=$period"
 sign_in_link() {
   curl -fsS --max-time 30 -X POST -H "Authorization: Bearer $DQMON_TOKEN" \
-    "$url/api/v1/sign-in-link?next=$(urlencode "/?period=$period")" |
+    "$url/api/v1/sign-in-link?next=$(urlencode "$next")" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])'
 }
 
@@ -100,3 +104,44 @@ if problems:
 print(f"scorecard ok: {len(scores['ranking'])} departments, {scored} with a score")
 EOF
 echo "screenshot: $shot"
+
+# The rectification page of one department: its four numbers are the API's.
+dep=${DQMON_FINDINGS_DEPARTMENT:-tax}
+findings_shot=${DQMON_FINDINGS_SCREENSHOT:-findings.png}
+curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
+  "$url/api/v1/findings?department=$(urlencode "$dep")&status=overdue" >"$work/findings.json"
+next="/departments/$dep/findings?status=overdue"
+browse --screenshot="$findings_shot" 2>"$work/screenshot.log" || {
+  cat "$work/screenshot.log" >&2
+  exit 1
+}
+test -s "$findings_shot" || { echo "no screenshot written to $findings_shot" >&2; exit 1; }
+browse --dump-dom >"$work/findings.html" 2>"$work/dom.log" || {
+  cat "$work/dom.log" >&2
+  exit 1
+}
+python3 - "$work/findings.json" "$work/findings.html" <<'EOF'
+import json, re, sys
+
+answer = json.load(open(sys.argv[1], encoding="utf-8"))
+dom = open(sys.argv[2], encoding="utf-8").read()
+if 'id="findings-summary"' not in dom:
+    sys.exit("the DOM has no findings summary (still on the login page?)")
+(s,) = answer["departments"]
+problems = []
+for field in ["open", "overdue", "fixed"]:
+    # The cell, its number possibly in <strong>.
+    m = re.search(rf'id="{field}">(?:<strong[^>]*>)?(\d+)<', dom)
+    if not m or int(m.group(1)) != s[field]:
+        problems.append(f"{field}: page {m.group(1) if m else None}, API {s[field]}")
+for f in answer["findings"][:20]:
+    rid = f["opened"]["record_id"]
+    if rid is not None and rid not in dom:
+        problems.append(f"overdue finding {rid} missing")
+if not answer["findings"]:
+    problems.append("no overdue finding to show")
+if problems:
+    sys.exit("findings page check failed: " + "; ".join(problems))
+print(f"findings ok: {s['department']} open {s['open']}, overdue {s['overdue']}, fixed {s['fixed']}")
+EOF
+echo "screenshot: $findings_shot"

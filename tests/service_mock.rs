@@ -218,6 +218,7 @@ async fn backlog_in_the_worst_order(tune: impl FnOnce(&mut Config)) -> String {
     // The score store holds the same counts, and every partition's end.
     let store = crash::open_store(&dir.path().join("dqmon.sqlite"));
     crash::assert_store_equal(&checks, &tally, &store);
+    assert_findings_equal(&checks, &ordered, &store);
     let mut ends = std::collections::BTreeMap::new();
     for m in &ordered {
         let end = ends.entry((m.topic.clone(), m.partition)).or_insert(0);
@@ -273,6 +274,21 @@ async fn backlog_in_the_worst_order(tune: impl FnOnce(&mut Config)) -> String {
         assert!(!l.headers["dq.reason"].is_empty());
     }
     text
+}
+
+/// The store's findings are exactly eval's: each opening, and its fix.
+fn assert_findings_equal(
+    checks: &std::sync::Arc<dqmon::catalog::Checks>,
+    messages: &[ReadBack],
+    store: &dyn dqmon::store::FindingStore,
+) {
+    let want = eval_findings(checks, messages);
+    let fixed = want.iter().filter(|f| f.4.is_some()).count();
+    assert!(fixed > 10, "the traffic fixes findings: {fixed}");
+    assert!(want.len() > fixed, "and leaves some open");
+    let got = stored_findings(store);
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
 }
 
 /// Readiness as an operator sees it: `/readyz`, and `dq_ready`, which must
@@ -381,7 +397,10 @@ async fn killed_three_times_counts_exactly_as_eval() {
     assert_eq!(everything.len(), n);
     let (tally, _) = eval(&checks, &everything);
     assert_stateful_outcomes(&checks, &tally);
-    crash::assert_store_equal(&checks, &tally, &crash::open_store(&setup.store_path));
+    let store = crash::open_store(&setup.store_path);
+    crash::assert_store_equal(&checks, &tally, &store);
+    // Findings too: restored at each restart, none opened or fixed twice.
+    assert_findings_equal(&checks, &everything, &store);
     eprintln!(
         "records in the store at each kill: {:?}",
         report.stored_at_kills

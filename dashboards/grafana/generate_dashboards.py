@@ -469,6 +469,41 @@ def quality():
                                  "{{department}}.{{dataset}} {{check}}")),
                         unit="suffix: fail/s", min_=0), 12, 10),
         ],
+        row("Rectification (整改)"),
+        [
+            (table("Findings per department",
+                   targets(
+                       (f"max by (department) (dq_findings_open{{{DEPT}}})", ""),
+                       (f"max by (department) (dq_findings_overdue{{{DEPT}}})", ""),
+                       (f"max by (department) (dq_findings_fixed{{{DEPT}}})", ""),
+                       (f"max by (department) (dq_findings_median_time_to_fix_seconds{{{DEPT}}})", ""),
+                       instant=True, table=True),
+                   cell="auto",
+                   transformations=[
+                       {"id": "merge", "options": {}},
+                       {"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                      "renameByName": {"Value #A": "open", "Value #B": "overdue",
+                                                                       "Value #C": "fixed",
+                                                                       "Value #D": "median time to fix"}}},
+                   ],
+                   overrides=[
+                       {"matcher": {"id": "byName", "options": "median time to fix"},
+                        "properties": [{"id": "unit", "value": "s"}]},
+                       {"matcher": {"id": "byName", "options": "overdue"},
+                        "properties": [{"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                                       {"id": "thresholds", "value": thresholds(
+                                           [{"color": "green", "value": None}, {"color": "red", "value": 1}])}]},
+                   ],
+                   desc="A finding: a failed check of an entity's record that no later record of the same entity "
+                        "has passed. Overdue: open past governance.yaml's working days (DQFindingsOverdue). "
+                        "Read from the score store; the scorecard's /departments/<id>/findings lists them."), 12, 8),
+            (timeseries("Open and overdue findings",
+                        targets(
+                            (f"max by (department) (dq_findings_open{{{DEPT}}})", "{{department}} open"),
+                            (f"max by (department) (dq_findings_overdue{{{DEPT}}})", "{{department}} overdue"),
+                        ),
+                        min_=0), 12, 8),
+        ],
         row("Freshness and silence"),
         [
             (timeseries("Record age at publication (p50 / p99)",

@@ -10,8 +10,8 @@ use super::compile::{self, Shared};
 use super::contract::{ContractFile, ExchangeFile, ScoringFile};
 use super::error::{Collector, ContractErrors};
 use super::{
-    Checks, Entity, Grades, MAX_ENTITY_ATTRIBUTES, Weights, digest, reference, rule, scoring,
-    workdays,
+    Checks, Entity, Grades, MAX_ENTITY_ATTRIBUTES, Weights, digest, governance, reference, rule,
+    scoring, workdays,
 };
 
 const EXCHANGE_FILE: &str = "exchange.yaml";
@@ -43,6 +43,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         });
     let formats = reference::load(&dir.join(REFERENCE_DIR), DIVISIONS_TABLE, &mut errors);
     let working_days = workdays::load(&dir.join(REFERENCE_DIR), &mut errors);
+    let governance = governance::load(dir, &mut errors);
     let contracts_sha256 = digest::contracts_sha256(dir, &mut errors);
     let contracts: Vec<(PathBuf, ContractFile)> = contract_paths(dir, &mut errors)
         .into_iter()
@@ -98,6 +99,7 @@ pub fn load(dir: &Path) -> Result<Checks, ContractErrors> {
         time_zone,
         reference: formats,
         working_days,
+        governance,
         departments: departments.into_iter().collect(),
         department_names,
         contracts_sha256,
@@ -145,6 +147,7 @@ fn unreachable_checks() -> Checks {
         time_zone: chrono_tz::Asia::Shanghai,
         reference: Default::default(),
         working_days: Default::default(),
+        governance: Default::default(),
         departments: Vec::new(),
         department_names: BTreeMap::new(),
         contracts_sha256: String::new(),

@@ -14,6 +14,7 @@ pub(crate) mod contract;
 pub(crate) mod digest;
 mod error;
 pub(crate) mod field;
+pub mod governance;
 mod load;
 pub(crate) mod reference;
 pub(crate) mod rule;
@@ -28,6 +29,7 @@ use field::FieldValidator;
 use rule::RuleLogic;
 
 pub use error::{ContractError, ContractErrors};
+pub use governance::Governance;
 pub use load::load;
 pub use workdays::WorkingDays;
 
@@ -213,6 +215,8 @@ pub struct Checks {
     pub(crate) reference: field::FormatContext,
     /// Holidays and make-up working days, for deadlines in working days.
     pub working_days: WorkingDays,
+    /// Deadlines of the procedures (`governance.yaml`).
+    pub governance: Governance,
     /// Departments that own a dataset, sorted.
     pub departments: Vec<String>,
     /// Department id -> its display name (`exchange.yaml` departments).

@@ -17,7 +17,7 @@ use crate::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use crate::service::{Service, termination};
-use crate::sim::{Pace, SimConfig, Simulator, publish};
+use crate::sim::{Pace, SimConfig, Simulator, publish, publish_history};
 use crate::web::api::{Access, Identity, LINK_TTL, NamedToken, Role, token_sha256};
 
 #[derive(clap::Args)]
@@ -34,6 +34,15 @@ pub(crate) struct DemoOptions {
     /// Stop publishing after this many messages; the monitor keeps serving.
     #[arg(long)]
     count: Option<u64>,
+    /// Messages of history published before the live traffic, their message
+    /// times spread over the last `--history-days`: the trend, the weeks
+    /// behind the scores and findings old enough to be overdue are there
+    /// from the first minute.
+    #[arg(long = "history", value_name = "MESSAGES", default_value_t = 20_000)]
+    history_messages: u64,
+    /// Days the history spans, ending now.
+    #[arg(long = "history-days", value_name = "DAYS", default_value_t = 42)]
+    history_days: u32,
     /// Address of the metrics and API.
     #[arg(long, default_value = "127.0.0.1:9898")]
     http: SocketAddr,
@@ -68,8 +77,6 @@ pub(crate) async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
     let config = config(&opts, &bootstrap, &store_path, &officer_token);
-    let service = Service::start(&config).await?;
-
     let mut sim = Simulator::new(
         SimConfig {
             seed: opts.seed,
@@ -81,6 +88,26 @@ pub(crate) async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .set("bootstrap.servers", &bootstrap)
         .set("linger.ms", "5")
         .create()?;
+    // History first, so the monitor reads the bus in message-time order
+    // from its start and judges nothing late.
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let span_ms = i64::from(opts.history_days) * 86_400_000;
+    let history = publish_history(
+        &producer,
+        &mut sim,
+        opts.history_messages,
+        now_ms - span_ms,
+        now_ms,
+    )
+    .await;
+    if history > 0 {
+        println!(
+            "published {history} messages of history (the last {} days) before the live traffic",
+            opts.history_days
+        );
+    }
+    let service = Service::start(&config).await?;
+
     let stop_publishing = CancellationToken::new();
     let token = stop_publishing.clone();
     let pace = Pace {
@@ -210,6 +237,9 @@ fn print_addresses(
         .format("%Y-%m");
     println!(
         "  scores API  curl -H 'Authorization: Bearer {officer_token}' 'http://{address}/api/v1/scores?period={month}'"
+    );
+    println!(
+        "  findings    http://{address}/departments/tax/findings   (open, overdue, fixed: 整改)"
     );
     println!("  score store {}", store_path.display());
     println!(

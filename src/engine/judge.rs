@@ -22,6 +22,7 @@ impl Engine {
             freshness,
             cross,
             record_key,
+            finding_key,
             record_id,
         } = prepared;
         let ds = &self.checks.datasets[out.dataset];
@@ -62,8 +63,12 @@ impl Engine {
         if let Some(key) = record_key {
             self.check_uniqueness(ds, key, timestamp_ms, &mut out);
         }
-        // Only violation events need the id: spare the copy for clean records.
-        if !out.failures.is_empty() {
+        // Last: findings follow every check's outcome.
+        if let Some(key) = finding_key {
+            self.findings.track(key, timestamp_ms, &mut out);
+        }
+        // Only violation events and findings need the id: spare the copy for clean records.
+        if !out.failures.is_empty() || !out.findings.is_empty() {
             out.record_id = record_id.map(|id| String::from_utf8_lossy(&id).into_owned());
         }
         if self.auto_expire

@@ -8,7 +8,7 @@
 //! keyed hashes; `judge` applies what needs the state (cross-source
 //! consistency, uniqueness) in message-time order. `record` parses a payload
 //! into the dataset's field slots, `normalize` is the cross-source
-//! comparison, `state` the keyed-hash memory, `outcome` what is concluded,
+//! comparison, `state` the keyed-hash memory, `rectify` the open findings, `outcome` what is concluded,
 //! `violations` the events made of it.
 
 mod judge;
@@ -17,6 +17,7 @@ pub mod outcome;
 mod parallel;
 mod prepare;
 pub mod record;
+pub mod rectify;
 pub mod state;
 pub mod violations;
 
@@ -25,8 +26,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 
-pub use outcome::{Failure, RecordOutcome};
+pub use outcome::{Failure, FindingChange, RecordOutcome};
 pub use prepare::Prepared;
+pub use rectify::OpenFinding;
 pub use state::{Expiry, State};
 pub use violations::violations;
 
@@ -39,6 +41,8 @@ const EXPIRE_EVERY: u64 = 1 << 16;
 pub struct Engine {
     checks: Arc<Checks>,
     state: State,
+    /// Open findings (rectification).
+    findings: rectify::Findings,
     /// Latest message time evaluated (or restored), for [`Engine::latest_ms`].
     watermark_ms: AtomicI64,
     evaluated: AtomicU64,
@@ -53,6 +57,7 @@ impl Engine {
         Self {
             checks,
             state,
+            findings: rectify::Findings::default(),
             watermark_ms: AtomicI64::new(i64::MIN),
             evaluated: AtomicU64::new(0),
             auto_expire: true,
@@ -75,6 +80,11 @@ impl Engine {
         if let Some(latest) = self.state.latest_seen_ms() {
             self.watermark_ms.fetch_max(latest, Ordering::Relaxed);
         }
+    }
+
+    /// Restores the open findings checkpoints saved.
+    pub(crate) fn restore_findings(&self, open: &[OpenFinding]) {
+        self.findings.restore(open);
     }
 
     pub fn checks(&self) -> &Arc<Checks> {

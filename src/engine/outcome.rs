@@ -12,6 +12,16 @@ pub struct Failure {
     pub reason: Cow<'static, str>,
 }
 
+/// A finding (rectification) that a record opened or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingChange {
+    pub check: CheckId,
+    /// Message time of the record that opened it.
+    pub opened_ms: i64,
+    /// Message time of the record that fixed it; `None` when this record opened it.
+    pub fixed_ms: Option<i64>,
+}
+
 /// Everything the engine concluded about one routed message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordOutcome {
@@ -30,6 +40,10 @@ pub struct RecordOutcome {
     pub record_id: Option<String>,
     /// `message timestamp - updated_at`, when `updated_at` is valid.
     pub age_ms: Option<i64>,
+    /// Keyed hash of (dataset, entity key) when the record changed a finding.
+    pub finding_key: Option<[u64; 2]>,
+    /// Findings this record opened or fixed, by check.
+    pub findings: Vec<FindingChange>,
 }
 
 impl RecordOutcome {
@@ -42,6 +56,8 @@ impl RecordOutcome {
             failures: Vec::new(),
             record_id: None,
             age_ms: None,
+            finding_key: None,
+            findings: Vec::new(),
         }
     }
 

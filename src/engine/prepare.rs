@@ -32,6 +32,9 @@ pub struct Prepared {
     pub(super) cross: SmallVec<[CrossSourceIntent; 2]>,
     /// The record id's keyed hash, when the record id is valid.
     pub(super) record_key: Option<Hash128>,
+    /// Keyed hash of (dataset, entity key), when the key field is valid:
+    /// what findings are kept under.
+    pub(super) finding_key: Option<Hash128>,
     /// The record id, kept for violation events if the record fails
     /// anything; inline, so a clean record with a short id allocates nothing.
     pub(super) record_id: Option<SmallVec<[u8; 24]>>,
@@ -61,6 +64,7 @@ impl Engine {
             freshness: None,
             cross: SmallVec::new(),
             record_key: None,
+            finding_key: None,
             record_id: None,
         };
         let values = match super::record::parse(&ds.by_name, msg.payload) {
@@ -75,6 +79,9 @@ impl Engine {
         check_rules(ds, &valid, &mut prepared.out);
         self.cross_source_intents(ds, &valid, &mut prepared.cross);
         prepared.freshness = self.freshness(ds, msg, &valid, &mut prepared.out);
+        if let Some(key) = valid[ds.key_field] {
+            prepared.finding_key = Some(self.state.finding_key(ds.index, &text_of(key)));
+        }
         if let Some(record_id) = valid[ds.record_id_field].and_then(Value::as_str) {
             prepared.record_key = Some(self.state.record_key(ds.index, record_id));
             prepared.record_id = Some(SmallVec::from_slice(record_id.as_bytes()));

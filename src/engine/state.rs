@@ -203,6 +203,11 @@ impl State {
         self.hash(b'v', index, value.as_bytes())[0] as u32
     }
 
+    /// The hash of an entity key within a dataset: the key of its findings.
+    pub fn finding_key(&self, dataset: usize, key: &str) -> Hash128 {
+        self.hash(b'f', dataset as u16, key.as_bytes())
+    }
+
     /// The hash of a record id within a dataset.
     pub fn record_key(&self, dataset: usize, record_id: &str) -> Hash128 {
         self.hash(b'r', dataset as u16, record_id.as_bytes())
@@ -325,6 +330,7 @@ mod tests {
         assert_ne!(a.entity_key(0, "x"), b.entity_key(0, "x"));
         assert_ne!(a.entity_key(0, "x"), a.entity_key(1, "x"));
         assert_ne!(a.entity_key(0, "x"), a.record_key(0, "x"));
+        assert_ne!(a.entity_key(0, "x"), a.finding_key(0, "x"));
         assert_eq!(a.entity_key(0, "x"), a.entity_key(0, "x"));
     }
 

@@ -10,8 +10,9 @@ use chrono::NaiveDate;
 
 use crate::catalog::Checks;
 use crate::engine::{Engine, RecordOutcome};
-use crate::model::{PartitionOffset, Violation};
-use crate::store::{Checkpoint, DayCounts};
+use crate::model::{Message, PartitionOffset, Violation};
+use crate::store::findings::RecordAt;
+use crate::store::{Checkpoint, DayCounts, FindingFixed, FindingOpened};
 use crate::tally::DatasetCounts;
 
 pub(crate) struct Accumulator {
@@ -20,6 +21,8 @@ pub(crate) struct Accumulator {
     /// lookup borrows its topic instead of allocating a key.
     offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     violations: Vec<Violation>,
+    findings_opened: Vec<FindingOpened>,
+    findings_fixed: Vec<FindingFixed>,
     messages: u64,
     since: Instant,
 }
@@ -30,6 +33,8 @@ impl Default for Accumulator {
             counts: HashMap::new(),
             offsets: BTreeMap::new(),
             violations: Vec::new(),
+            findings_opened: Vec::new(),
+            findings_fixed: Vec::new(),
             messages: 0,
             since: Instant::now(),
         }
@@ -48,6 +53,43 @@ impl Accumulator {
     /// Keeps a violation for the API's recent violations.
     pub fn violation(&mut self, v: &Violation) {
         self.violations.push(v.clone());
+    }
+
+    /// Keeps the findings a record opened or fixed, with where it was.
+    pub fn findings(&mut self, checks: &Checks, msg: &Message<'_>, outcome: &RecordOutcome) {
+        let Some(key) = outcome.finding_key else {
+            return;
+        };
+        let ds = &checks.datasets[outcome.dataset];
+        let at = RecordAt {
+            topic: msg.topic.to_owned(),
+            partition: msg.partition,
+            offset: msg.offset,
+            record_id: outcome.record_id.clone(),
+        };
+        for change in &outcome.findings {
+            let check = ds.checks[change.check].id.clone();
+            match change.fixed_ms {
+                None => self.findings_opened.push(FindingOpened {
+                    key,
+                    department: ds.department.clone(),
+                    dataset: ds.name.clone(),
+                    check,
+                    dimension: ds.check_dimensions[change.check],
+                    opened_ms: change.opened_ms,
+                    opened_day: checks.day_of(change.opened_ms),
+                    at: at.clone(),
+                }),
+                Some(fixed_ms) => self.findings_fixed.push(FindingFixed {
+                    key,
+                    dataset: ds.name.clone(),
+                    check,
+                    opened_ms: change.opened_ms,
+                    fixed_ms,
+                    at: at.clone(),
+                }),
+            }
+        }
     }
 
     /// Marks a message as handled: its partition resumes after it.
@@ -116,6 +158,8 @@ impl Accumulator {
             seen: rows.seen,
             expire,
             violations,
+            findings_opened: taken.findings_opened,
+            findings_fixed: taken.findings_fixed,
             // The caller adds the claims its partitions were assigned with.
             claims: Vec::new(),
         }
@@ -137,7 +181,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::Message;
 
     #[test]
     fn a_checkpoint_holds_counts_offsets_state_and_recent_violations() {

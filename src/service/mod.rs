@@ -7,11 +7,13 @@
 //! `outputs` the violation events and dead letters in flight,
 //! `rebalance` what an assignment change does, `context` what those share and
 //! how a checkpoint is taken, `checkpoint` what one holds, `writer` the thread
-//! that writes them, `today` the counts behind the `dq_quality_score` gauge.
+//! that writes them, `today` the counts behind the `dq_quality_score` gauge, `findings` the
+//! rectification gauges.
 
 pub mod checkpoint;
 pub mod config;
 mod context;
+mod findings;
 mod kafka;
 mod order;
 mod outputs;
@@ -29,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::catalog::Checks;
-use crate::engine::Engine;
+use crate::engine::{Engine, OpenFinding};
 use crate::service::config::Config;
 use crate::store::open::AnyStore;
 use crate::store::{CheckpointStore, ScoreStore};
@@ -98,6 +100,13 @@ impl Service {
         }
         let api_state = ApiState::new(store.clone(), checks.clone(), Arc::new(config.api.clone()));
         let sessions = api_state.sessions.clone();
+        // Stops with the service's token; nothing waits for it.
+        findings::spawn(
+            metrics.clone(),
+            store.clone(),
+            checks.clone(),
+            shutdown.clone(),
+        );
         let router = app_with_api(
             AppState {
                 metrics: metrics.clone(),
@@ -268,12 +277,31 @@ fn restored_engine(
     let engine = Engine::new(checks.clone(), &config.secret()?).checkpointed();
     let (references, seen) = (store.references()?, store.seen()?);
     engine.restore(&references, &seen);
+    let open = open_findings(checks, &store.open_findings()?);
+    engine.restore_findings(&open);
     info!(
         references = references.len(),
         record_ids = seen.len(),
+        open_findings = open.len(),
         "engine state restored from the score store"
     );
     Ok(engine)
+}
+
+/// Stored open findings as the engine keeps them; those of datasets or
+/// checks the contracts no longer have are left out (nothing can fix them).
+fn open_findings(checks: &Checks, rows: &[crate::store::OpenFindingRow]) -> Vec<OpenFinding> {
+    rows.iter()
+        .filter_map(|r| {
+            let ds = checks.datasets.iter().find(|d| d.name == r.dataset)?;
+            let check = ds.checks.iter().position(|c| c.id == r.check)?;
+            Some(OpenFinding {
+                key: r.key,
+                check,
+                opened_ms: r.opened_ms,
+            })
+        })
+        .collect()
 }
 
 /// The merge of partitions into message-time order; records older than what

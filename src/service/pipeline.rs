@@ -371,6 +371,7 @@ impl Pipeline {
             for v in &events {
                 acc.violation(v);
             }
+            acc.findings(&self.checks, msg, &outcome);
             acc.handled(msg.topic, msg.partition, msg.offset);
         }
         let mut outputs: Vec<PendingOutput> = events

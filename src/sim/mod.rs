@@ -49,7 +49,7 @@ use catalog::Catalog;
 pub use config::SimConfig;
 pub(crate) use defects::DefectKind;
 use population::{Population, pick};
-pub use publish::{Pace, publish};
+pub use publish::{Pace, publish, publish_history};
 use record::push_digits;
 use values::{Build, DAY, HOUR, MINUTE, Plan};
 

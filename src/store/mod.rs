@@ -24,6 +24,7 @@ pub mod assessment;
 mod batch;
 mod columns;
 mod fencing;
+pub mod findings;
 pub mod ledger;
 pub mod open;
 pub mod postgres;
@@ -38,6 +39,7 @@ use chrono::NaiveDate;
 pub use crate::engine::state::{Expiry, ReferenceRow, SeenRow};
 use crate::model::{PartitionOffset, Violation};
 use crate::tally::{DatasetCounts, DatasetRow};
+pub use findings::{FindingFixed, FindingOpened, FindingStore, OpenFindingRow};
 pub use ledger::{AuditEntry, AuditRecord, LedgerStore, SealHead, SealRow};
 
 /// Counts of one department's dataset on one day (the day of the message
@@ -81,7 +83,8 @@ impl DayCounts {
 /// Order of application inside the transaction (it matters only where noted):
 /// counts, offsets, references, seen, then `expire` (so a row upserted by
 /// this checkpoint but already older than the cut-off is removed too, as the
-/// engine's in-memory state would have), then violations.
+/// engine's in-memory state would have), then violations, then findings
+/// opened before findings fixed (one checkpoint may open and fix a finding).
 #[derive(Debug, Clone, Default)]
 pub struct Checkpoint {
     /// Deltas ADDED to the stored counts (same key = day, department, dataset; checks by id).
@@ -98,6 +101,10 @@ pub struct Checkpoint {
     /// Appended, oldest first; the store keeps only the newest
     /// `violations_kept_per_department` per department.
     pub violations: Vec<Violation>,
+    /// Inserted, or reopened when the same opening was written before.
+    pub findings_opened: Vec<FindingOpened>,
+    /// Marks stored openings fixed.
+    pub findings_fixed: Vec<FindingFixed>,
     /// The claims the offsets were read under. Every partition in `offsets`
     /// needs one, still the newest in the store, or the whole checkpoint is
     /// refused ([`StoreError::Fenced`]).
@@ -124,6 +131,8 @@ impl Checkpoint {
             && self.seen.is_empty()
             && self.expire.is_none()
             && self.violations.is_empty()
+            && self.findings_opened.is_empty()
+            && self.findings_fixed.is_empty()
     }
 }
 
@@ -201,6 +210,9 @@ pub trait CheckpointStore: Send + Sync {
     fn references(&self) -> Result<Vec<ReferenceRow>, StoreError>;
 
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError>;
+
+    /// Findings not fixed yet, for the engine to restore.
+    fn open_findings(&self) -> Result<Vec<OpenFindingRow>, StoreError>;
 }
 
 /// The readers' side of the store: what the API, the scorecard and `dqmon
@@ -257,6 +269,9 @@ impl<F: Fn(&Checkpoint) -> Result<(), StoreError> + Send + Sync> CheckpointStore
         Ok(vec![])
     }
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
+        Ok(vec![])
+    }
+    fn open_findings(&self) -> Result<Vec<OpenFindingRow>, StoreError> {
         Ok(vec![])
     }
 }

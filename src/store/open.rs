@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use super::findings::{FindingRecord, FindingStore, FixedStats, OpenFindingRow, Status};
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{
@@ -198,6 +199,13 @@ impl AnyStore {
         }
     }
 
+    fn findings(&self) -> &dyn FindingStore {
+        match self {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => &**s,
+        }
+    }
+
     fn ledger(&self) -> &dyn LedgerStore {
         match self {
             AnyStore::Sqlite(s) => s,
@@ -221,6 +229,34 @@ impl CheckpointStore for AnyStore {
     }
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
         self.writer().seen()
+    }
+    fn open_findings(&self) -> Result<Vec<OpenFindingRow>, StoreError> {
+        self.writer().open_findings()
+    }
+}
+
+impl FindingStore for AnyStore {
+    fn open_by_day(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, NaiveDate, u64)>, StoreError> {
+        self.findings().open_by_day(department)
+    }
+    fn fixed_stats(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, FixedStats)>, StoreError> {
+        self.findings().fixed_stats(department)
+    }
+    fn list_findings(
+        &self,
+        department: Option<&str>,
+        status: Status,
+        opened_until: Option<NaiveDate>,
+        limit: usize,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        self.findings()
+            .list_findings(department, status, opened_until, limit)
     }
 }
 

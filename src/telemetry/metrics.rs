@@ -11,6 +11,7 @@ use prometheus::{
 use crate::catalog::{Checks, Dataset};
 use crate::engine::RecordOutcome;
 use crate::model::Dimension;
+use crate::store::findings::FindingSummary;
 
 /// Handles of one dataset's series, resolved once so the hot path does no label lookups.
 struct DatasetMetrics {
@@ -47,6 +48,15 @@ pub struct Metrics {
     order_waits_expired: IntCounter,
     order_pauses: IntCounter,
     in_flight_bytes: IntGauge,
+    findings: FindingGauges,
+}
+
+/// Rectification gauges per department, read from the score store.
+struct FindingGauges {
+    open: IntGaugeVec,
+    overdue: IntGaugeVec,
+    fixed: IntGaugeVec,
+    median: GaugeVec,
 }
 
 /// Buckets of `dq_record_age_seconds`: a minute to a week.
@@ -99,6 +109,48 @@ fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
 fn histogram(r: &Registry, name: &str, help: &str, buckets: &[f64]) -> Histogram {
     let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
     registered(r, Histogram::with_opts(opts).expect("valid metric"))
+}
+
+impl FindingGauges {
+    fn register(r: &Registry, checks: &Checks) -> Self {
+        const D: &[&str] = &["department"];
+        let g = FindingGauges {
+            open: int_gauges(
+                r,
+                "dq_findings_open",
+                "Findings (a failed check of an entity's record that no later record of it passed) open now.",
+                D,
+            ),
+            overdue: int_gauges(
+                r,
+                "dq_findings_overdue",
+                "Open findings past governance.yaml's rectification deadline (working days).",
+                D,
+            ),
+            fixed: int_gauges(
+                r,
+                "dq_findings_fixed",
+                "Findings a later record of the same entity fixed, as kept in the score store.",
+                D,
+            ),
+            median: gauges(
+                r,
+                "dq_findings_median_time_to_fix_seconds",
+                "Median time from the record that opened a finding to the one that fixed it (message time).",
+                D,
+            ),
+        };
+        for d in &checks.departments {
+            for family in [&g.open, &g.overdue, &g.fixed] {
+                family.with_label_values(&[d.as_str()]).set(0);
+            }
+        }
+        g
+    }
+}
+
+fn clamped(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The families labelled by department and dataset.
@@ -305,7 +357,24 @@ impl Metrics {
                 "dq_order_waits_expired_total",
                 "Times a partition with unread messages sent nothing within processing.max_lag_ms, so later records were judged without it.",
             ),
+            findings: FindingGauges::register(&r, checks),
             registry: r,
+        }
+    }
+
+    /// One department's findings as the store holds them. The median is
+    /// left out until something was fixed (no series rather than a fake 0).
+    pub(crate) fn set_findings(&self, department: &str, s: &FindingSummary) {
+        let f = &self.findings;
+        let l = [department];
+        f.open.with_label_values(&l).set(clamped(s.open));
+        f.overdue.with_label_values(&l).set(clamped(s.overdue));
+        f.fixed.with_label_values(&l).set(clamped(s.fixed));
+        match s.median_time_to_fix_secs {
+            Some(secs) => f.median.with_label_values(&l).set(secs as f64),
+            None => {
+                let _ = f.median.remove_label_values(&l);
+            }
         }
     }
 

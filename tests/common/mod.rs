@@ -9,7 +9,7 @@
 #[cfg(test)]
 pub mod crash;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -197,6 +197,84 @@ pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violatio
         tally.add(outcome.as_ref());
     }
     (tally, all)
+}
+
+/// A finding named by where its records were: (topic, partition and offset
+/// of the opening record, check, partition and offset of the fixing one).
+pub type FindingId = (String, i32, i64, String, Option<(i32, i64)>);
+
+/// The findings eval's engine opens and fixes on the same messages in the
+/// bus's order: every opening, with its fix when a later record fixed it.
+pub fn eval_findings(checks: &Arc<Checks>, messages: &[ReadBack]) -> BTreeSet<FindingId> {
+    let engine = Engine::new(checks.clone(), b"expected");
+    let mut ordered: Vec<Message<'_>> = messages
+        .iter()
+        .map(|m| Message {
+            topic: &m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            timestamp_ms: m.timestamp_ms,
+            key: m.key.as_deref(),
+            payload: m.payload.as_deref(),
+        })
+        .collect();
+    ordered.sort_by_key(|m| m.order_key());
+    // (dataset, key, check, opened_ms) -> the opening's id.
+    let mut open: std::collections::BTreeMap<(usize, [u64; 2], usize, i64), FindingId> =
+        Default::default();
+    let mut done = BTreeSet::new();
+    for msg in ordered {
+        let Some(o) = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms)) else {
+            continue;
+        };
+        let ds = &checks.datasets[o.dataset];
+        for f in &o.findings {
+            let key = (o.dataset, o.finding_key.unwrap(), f.check, f.opened_ms);
+            match f.fixed_ms {
+                None => {
+                    open.insert(
+                        key,
+                        (
+                            msg.topic.to_owned(),
+                            msg.partition,
+                            msg.offset,
+                            ds.checks[f.check].id.clone(),
+                            None,
+                        ),
+                    );
+                }
+                Some(_) => {
+                    let mut id = open.remove(&key).expect("fixes an open finding");
+                    id.4 = Some((msg.partition, msg.offset));
+                    done.insert(id);
+                }
+            }
+        }
+    }
+    done.extend(open.into_values());
+    done
+}
+
+/// The findings a store holds, named as [`eval_findings`] names them.
+pub fn stored_findings(store: &dyn dqmon::store::FindingStore) -> BTreeSet<FindingId> {
+    use dqmon::store::findings::Status;
+    let mut all = BTreeSet::new();
+    for status in [Status::Open, Status::Fixed] {
+        for f in store
+            .list_findings(None, status, None, usize::MAX >> 2)
+            .unwrap()
+        {
+            let id = (
+                f.opened.topic.clone(),
+                f.opened.partition,
+                f.opened.offset,
+                f.check.clone(),
+                f.fixed.as_ref().map(|(_, at)| (at.partition, at.offset)),
+            );
+            assert!(all.insert(id), "each finding once");
+        }
+    }
+    all
 }
 
 /// The value of one series in a Prometheus text exposition (0 when absent).

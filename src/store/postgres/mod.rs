@@ -22,6 +22,7 @@
 //! log; this file opens the connections and holds them.
 
 mod codec;
+mod findings;
 mod ledger;
 mod read;
 mod schema;
@@ -39,6 +40,7 @@ use chrono::NaiveDate;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, Row, Statement, Transaction};
 
+use super::findings::{FindingRecord, FindingStore, FixedStats, OpenFindingRow, Status};
 use super::version::check_version;
 use super::{
     AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
@@ -524,6 +526,53 @@ impl CheckpointStore for PostgresStore {
         let mut session = self.writer()?;
         let mut conn = session.begin()?;
         let rows = read::seen(&mut conn)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+
+    fn open_findings(&self) -> Result<Vec<OpenFindingRow>, StoreError> {
+        let mut session = self.writer()?;
+        let mut conn = session.begin()?;
+        let rows = findings::open_findings(&mut conn)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+}
+
+impl FindingStore for PostgresStore {
+    fn open_by_day(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, NaiveDate, u64)>, StoreError> {
+        let mut session = self.reader()?;
+        let mut conn = session.begin_snapshot()?;
+        let rows = findings::open_by_day(&mut conn, department)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+
+    fn fixed_stats(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, FixedStats)>, StoreError> {
+        let mut session = self.reader()?;
+        // One snapshot: the count and the middle rows agree.
+        let mut conn = session.begin_snapshot()?;
+        let rows = findings::fixed_stats(&mut conn, department)?;
+        conn.commit()?;
+        Ok(rows)
+    }
+
+    fn list_findings(
+        &self,
+        department: Option<&str>,
+        status: Status,
+        opened_until: Option<NaiveDate>,
+        limit: usize,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut session = self.reader()?;
+        let mut conn = session.begin_snapshot()?;
+        let rows = findings::list(&mut conn, department, status, opened_until, limit)?;
         conn.commit()?;
         Ok(rows)
     }

@@ -10,7 +10,7 @@ use crate::store::columns::count_columns;
 
 /// The version this code writes. A migration from version `n` to `n + 1` is
 /// `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Schema v1, frozen: the SQLite store's v3 layout in PostgreSQL types.
 /// Days are DATEs limited to the years SQLite can sort (0000..=9999, year 0
@@ -97,7 +97,7 @@ INSERT INTO dqmon_schema (version) VALUES (0);
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`; each runs
 /// in one transaction with the version bump (PostgreSQL's DDL is
 /// transactional), so an interrupted upgrade resumes where it stopped.
-pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2];
+pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// Schema v2, frozen: the SQLite store's v4 ledger (sealed reports, audit
 /// log), append-only by a trigger that refuses every UPDATE and DELETE (and
@@ -134,6 +134,29 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION dqmon_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION dqmon_append_only();
+";
+
+/// Schema v3, frozen: the SQLite store's v5 rectification findings.
+pub(super) const SCHEMA_V3: &str = "CREATE TABLE findings (
+    dataset TEXT NOT NULL,
+    key_hash BYTEA NOT NULL CHECK (octet_length(key_hash) = 16),
+    check_id TEXT NOT NULL,
+    opened_ms BIGINT NOT NULL,
+    department TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    opened_day DATE NOT NULL CHECK (opened_day BETWEEN '0001-01-01 BC' AND '9999-12-31'),
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL,
+    record_offset BIGINT NOT NULL,
+    record_id TEXT,
+    fixed_ms BIGINT,
+    fixed_partition INTEGER,
+    fixed_offset BIGINT,
+    fixed_record_id TEXT,
+    PRIMARY KEY (dataset, key_hash, check_id, opened_ms)
+);
+CREATE INDEX findings_open ON findings (department, opened_day) WHERE fixed_ms IS NULL;
+CREATE INDEX findings_fixed ON findings (department, (fixed_ms - opened_ms)) WHERE fixed_ms IS NOT NULL;
 ";
 
 /// Whether the version table exists (in the connection's search path).
@@ -343,3 +366,50 @@ pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, actor, role
 
 pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, subject, detail FROM audit_log \
      WHERE id < $1 ORDER BY id DESC LIMIT $2";
+
+// Findings.
+
+/// Openings as parallel arrays; of two rows of one opening the later wins,
+/// and an opening written before is open again (a replay after a crash).
+pub(crate) const UPSERT_FINDINGS_OPENED: &str = "INSERT INTO findings (dataset, key_hash, check_id, opened_ms, \
+     department, dimension, opened_day, topic, partition_id, record_offset, record_id) \
+     SELECT DISTINCT ON (dataset, key_hash, check_id, opened_ms) dataset, key_hash, check_id, opened_ms, \
+     department, dimension, opened_day, topic, partition_id, record_offset, record_id \
+     FROM UNNEST($1::text[], $2::bytea[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::date[], \
+     $8::text[], $9::integer[], $10::bigint[], $11::text[]) WITH ORDINALITY \
+     AS f (dataset, key_hash, check_id, opened_ms, department, dimension, opened_day, topic, partition_id, \
+     record_offset, record_id, n) \
+     ORDER BY dataset, key_hash, check_id, opened_ms, n DESC \
+     ON CONFLICT (dataset, key_hash, check_id, opened_ms) DO UPDATE SET fixed_ms = NULL, \
+     fixed_partition = NULL, fixed_offset = NULL, fixed_record_id = NULL";
+
+/// Fixes as parallel arrays; the caller compares the rows updated with the fixes given.
+pub(crate) const UPDATE_FINDINGS_FIXED: &str = "UPDATE findings SET fixed_ms = x.fixed_ms, \
+     fixed_partition = x.partition_id, fixed_offset = x.record_offset, fixed_record_id = x.record_id \
+     FROM UNNEST($1::text[], $2::bytea[], $3::text[], $4::bigint[], $5::bigint[], $6::integer[], \
+     $7::bigint[], $8::text[]) AS x (dataset, key_hash, check_id, opened_ms, fixed_ms, partition_id, \
+     record_offset, record_id) \
+     WHERE findings.dataset = x.dataset AND findings.key_hash = x.key_hash \
+     AND findings.check_id = x.check_id AND findings.opened_ms = x.opened_ms";
+
+pub(crate) const SELECT_OPEN_FINDINGS: &str = "SELECT key_hash, dataset, check_id, opened_ms FROM findings \
+     WHERE fixed_ms IS NULL ORDER BY dataset, key_hash, check_id, opened_ms";
+
+pub(crate) const SELECT_OPEN_BY_DAY: &str = "SELECT department, opened_day, COUNT(*) FROM findings \
+     WHERE fixed_ms IS NULL AND ($1::text IS NULL OR department = $1) \
+     GROUP BY department, opened_day ORDER BY department COLLATE \"C\", opened_day";
+
+pub(crate) const SELECT_FIXED_COUNTS: &str = "SELECT department, COUNT(*) FROM findings \
+     WHERE fixed_ms IS NOT NULL AND ($1::text IS NULL OR department = $1) \
+     GROUP BY department ORDER BY department COLLATE \"C\"";
+
+/// The middle one or two times to fix of a department: `$2` = (n - 1) / 2, `$3` = 1 or 2.
+pub(crate) const SELECT_FIXED_MIDDLE: &str = "SELECT fixed_ms - opened_ms AS d FROM findings \
+     WHERE fixed_ms IS NOT NULL AND department = $1 ORDER BY d LIMIT $3 OFFSET $2";
+
+pub(crate) const SELECT_FINDINGS: &str = "SELECT department, dataset, check_id, dimension, opened_ms, \
+     opened_day, topic, partition_id, record_offset, record_id, fixed_ms, fixed_partition, \
+     fixed_offset, fixed_record_id FROM findings \
+     WHERE ($1::text IS NULL OR department = $1) AND (fixed_ms IS NOT NULL) = $2 \
+     AND ($4::date IS NULL OR opened_day <= $4) \
+     ORDER BY opened_ms DESC, dataset COLLATE \"C\", check_id COLLATE \"C\", partition_id, record_offset LIMIT $3";

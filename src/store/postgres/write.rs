@@ -80,7 +80,8 @@ pub(crate) fn checkpoint(
     if let Some(expiry) = cp.expire {
         expire(conn, expiry)?;
     }
-    write_violations(conn, &cp.violations, kept)
+    write_violations(conn, &cp.violations, kept)?;
+    super::findings::write(conn, &cp.findings_opened, &cp.findings_fixed)
 }
 
 fn write_counts(conn: &mut Conn<'_>, counts: &[DayCounts]) -> Result<(), StoreError> {

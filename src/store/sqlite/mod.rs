@@ -10,6 +10,7 @@
 //! database and holds the connection.
 
 mod codec;
+mod findings;
 mod ledger;
 mod read;
 mod schema;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::findings::{FindingRecord, FindingStore, FixedStats, OpenFindingRow, Status};
 use super::version::check_version;
 use super::{
     AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
@@ -187,6 +189,36 @@ impl CheckpointStore for SqliteStore {
 
     fn seen(&self) -> Result<Vec<SeenRow>, StoreError> {
         read::seen(&self.lock())
+    }
+
+    fn open_findings(&self) -> Result<Vec<OpenFindingRow>, StoreError> {
+        findings::open_findings(&self.lock())
+    }
+}
+
+impl FindingStore for SqliteStore {
+    fn open_by_day(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, NaiveDate, u64)>, StoreError> {
+        findings::open_by_day(&self.lock(), department)
+    }
+
+    fn fixed_stats(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<(String, FixedStats)>, StoreError> {
+        findings::fixed_stats(&self.lock(), department)
+    }
+
+    fn list_findings(
+        &self,
+        department: Option<&str>,
+        status: Status,
+        opened_until: Option<NaiveDate>,
+        limit: usize,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        findings::list(&self.lock(), department, status, opened_until, limit)
     }
 }
 

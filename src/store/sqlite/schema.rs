@@ -10,7 +10,7 @@ use crate::store::StoreError;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 pub(crate) use crate::store::columns::{COUNT_COLUMNS, count_columns};
 
@@ -131,8 +131,35 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
 
+/// Schema v5, frozen: rectification findings, one row per opening of a
+/// (dataset, entity key hash, check); `fixed_ms` set when a later record
+/// passed the check.
+const SCHEMA_V5: &str = "CREATE TABLE IF NOT EXISTS findings (
+    dataset TEXT NOT NULL,
+    key_hash BLOB NOT NULL CHECK (length(key_hash) = 16),
+    check_id TEXT NOT NULL,
+    opened_ms INTEGER NOT NULL,
+    department TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    opened_day TEXT NOT NULL CHECK (opened_day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL,
+    record_offset INTEGER NOT NULL,
+    record_id TEXT,
+    fixed_ms INTEGER,
+    fixed_partition INTEGER,
+    fixed_offset INTEGER,
+    fixed_record_id TEXT,
+    PRIMARY KEY (dataset, key_hash, check_id, opened_ms)
+) STRICT, WITHOUT ROWID;
+-- Open findings by department and day (summary, restore), fixed ones by
+-- department and time to fix (median).
+CREATE INDEX IF NOT EXISTS findings_open ON findings (department, opened_day) WHERE fixed_ms IS NULL;
+CREATE INDEX IF NOT EXISTS findings_fixed ON findings (department, fixed_ms - opened_ms) WHERE fixed_ms IS NOT NULL;";
+
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] =
+    [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /// The schema version a database was written with (0: none yet).
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
@@ -302,3 +329,37 @@ pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, actor, role
 
 pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, subject, detail FROM audit_log \
      WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
+
+// Findings.
+
+pub(crate) const UPSERT_FINDING_OPENED: &str = "INSERT INTO findings (dataset, key_hash, check_id, opened_ms, \
+     department, dimension, opened_day, topic, partition_id, record_offset, record_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+     ON CONFLICT (dataset, key_hash, check_id, opened_ms) DO UPDATE SET fixed_ms = NULL, \
+     fixed_partition = NULL, fixed_offset = NULL, fixed_record_id = NULL";
+
+pub(crate) const UPDATE_FINDING_FIXED: &str = "UPDATE findings SET fixed_ms = ?5, fixed_partition = ?6, \
+     fixed_offset = ?7, fixed_record_id = ?8 \
+     WHERE dataset = ?1 AND key_hash = ?2 AND check_id = ?3 AND opened_ms = ?4";
+
+pub(crate) const SELECT_OPEN_FINDINGS: &str = "SELECT key_hash, dataset, check_id, opened_ms FROM findings \
+     WHERE fixed_ms IS NULL ORDER BY dataset, key_hash, check_id, opened_ms";
+
+pub(crate) const SELECT_OPEN_BY_DAY: &str = "SELECT department, opened_day, COUNT(*) FROM findings \
+     WHERE fixed_ms IS NULL AND (?1 IS NULL OR department = ?1) \
+     GROUP BY department, opened_day ORDER BY department, opened_day";
+
+pub(crate) const SELECT_FIXED_COUNTS: &str = "SELECT department, COUNT(*) FROM findings \
+     WHERE fixed_ms IS NOT NULL AND (?1 IS NULL OR department = ?1) \
+     GROUP BY department ORDER BY department";
+
+/// The middle one or two times to fix of a department: `?2` = (n - 1) / 2, `?3` = 1 or 2.
+pub(crate) const SELECT_FIXED_MIDDLE: &str = "SELECT fixed_ms - opened_ms AS d FROM findings \
+     WHERE fixed_ms IS NOT NULL AND department = ?1 ORDER BY d LIMIT ?3 OFFSET ?2";
+
+pub(crate) const SELECT_FINDINGS: &str = "SELECT department, dataset, check_id, dimension, opened_ms, \
+     opened_day, topic, partition_id, record_offset, record_id, fixed_ms, fixed_partition, \
+     fixed_offset, fixed_record_id FROM findings \
+     WHERE (?1 IS NULL OR department = ?1) AND ((?2 = 0 AND fixed_ms IS NULL) OR (?2 = 1 AND fixed_ms IS NOT NULL)) \
+     AND (?4 IS NULL OR opened_day <= ?4) \
+     ORDER BY opened_ms DESC, dataset, check_id, partition_id, record_offset LIMIT ?3";

@@ -74,7 +74,8 @@ pub(crate) fn checkpoint(
     if let Some(expiry) = cp.expire {
         expire(tx, expiry)?;
     }
-    write_violations(tx, &cp.violations, kept)
+    write_violations(tx, &cp.violations, kept)?;
+    super::findings::write(tx, &cp.findings_opened, &cp.findings_fixed)
 }
 
 fn write_counts(tx: &Transaction<'_>, counts: &[DayCounts]) -> Result<(), StoreError> {

@@ -586,7 +586,7 @@ pub(crate) fn large_checkpoint_timing<D: TestDb>() {
         violations: (0..1_000)
             .map(|i| violation(&format!("dep{}", i % 10), i))
             .collect(),
-        claims: Vec::new(),
+        ..Checkpoint::default()
     };
     for round in 0..3 {
         let cp = with_claims(&store, big(round));

@@ -6,16 +6,18 @@
 //!
 //! `behaviour` has one example per rule, `exactness` the kill -9 and
 //! grouping properties, `fencing` the partition claims, `ledger` the sealed
-//! reports and the audit log.
+//! reports and the audit log, `findings` rectification.
 
 mod behaviour;
 mod exactness;
 mod fencing;
+mod findings;
 mod ledger;
 
 pub(crate) use behaviour::*;
 pub(crate) use exactness::*;
 pub(crate) use fencing::*;
+pub(crate) use findings::*;
 pub(crate) use ledger::*;
 
 use chrono::NaiveDate;
@@ -29,7 +31,14 @@ use crate::store::{
 /// One empty database of a backend, owned by one test (dropped with it),
 /// and the backend-specific reach past the traits the tests need.
 pub(crate) trait TestDb: Sized {
-    type Store: CheckpointStore + ScoreStore + LedgerStore + std::fmt::Debug + Send + Sync + 'static;
+    type Store: CheckpointStore
+        + ScoreStore
+        + LedgerStore
+        + crate::store::FindingStore
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
     /// The schema version the backend writes.
     const SCHEMA_VERSION: i64;
     /// Part of the message of a violated CHECK constraint.
@@ -114,6 +123,7 @@ macro_rules! store_tests {
             a_seal_chain_grows_only_by_its_next_version,
             the_audit_log_pages_newest_first,
             the_ledger_refuses_every_change_to_a_written_row,
+            findings_open_fix_restore_and_summarise,
         );
     };
     (@tests plain $db:ty; $($name:ident),* $(,)?) => {
@@ -223,6 +233,22 @@ pub(crate) fn full_checkpoint(records: u64, next_offset: i64) -> Checkpoint {
         }],
         expire: None,
         violations: vec![violation("tax", next_offset)],
+        findings_opened: vec![crate::store::FindingOpened {
+            key: [next_offset as u64, 1],
+            department: "tax".into(),
+            dataset: "persons".into(),
+            check: "id.format".into(),
+            dimension: Dimension::Format,
+            opened_ms: next_offset,
+            opened_day: d("2026-06-15"),
+            at: crate::store::findings::RecordAt {
+                topic: "t".into(),
+                partition: 0,
+                offset: next_offset,
+                record_id: None,
+            },
+        }],
+        findings_fixed: Vec::new(),
         claims: Vec::new(),
     }
 }
@@ -234,6 +260,7 @@ pub(crate) type Snapshot = (
     Vec<ReferenceRow>,
     Vec<SeenRow>,
     Vec<Violation>,
+    Vec<crate::store::OpenFindingRow>,
 );
 
 pub(crate) fn snapshot<D: TestDb>(store: &D::Store) -> Snapshot {
@@ -243,5 +270,6 @@ pub(crate) fn snapshot<D: TestDb>(store: &D::Store) -> Snapshot {
         store.references().unwrap(),
         store.seen().unwrap(),
         store.recent_violations(None, 100).unwrap(),
+        store.open_findings().unwrap(),
     )
 }

@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod config;
 mod error;
+mod findings;
 mod openapi;
 mod query;
 mod scores;
@@ -31,6 +32,7 @@ pub(crate) use auth::{Access, Identity, authenticate, bearer_token};
 pub(crate) use config::is_token_byte;
 pub use config::{ApiConfig, NamedToken, Role, token_sha256};
 pub(crate) use error::ApiError;
+pub(crate) use findings::{FindingView, FindingsAnswer, Listed};
 use query::ApiQuery;
 pub(crate) use scores::{ScoresAnswer, csv_response};
 pub(crate) use seals::rfc3339;
@@ -79,6 +81,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/seals/amendments", post(seals::post_amendment))
         .route("/api/v1/seals/chain", get(seals::get_chain))
         .route("/api/v1/audit", get(audit::get_audit))
+        .route("/api/v1/findings", get(findings::get_findings))
         .route(
             "/api/v1/sign-in-link",
             post(sign_in_link::post_sign_in_link),

@@ -11,6 +11,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+use super::findings::{DEFAULT_FINDINGS_LIMIT, MAX_FINDINGS_LIMIT};
 use super::violations::DEFAULT_VIOLATIONS_LIMIT;
 use super::{ApiState, LOCAL_PATH_PATTERN};
 use crate::catalog::Grades;
@@ -212,6 +213,21 @@ fn paths(limit_max: usize) -> Value {
                 }}}
             }))
         }},
+        "/api/v1/findings": {"get": {
+            "summary": "Rectification: open, overdue and fixed findings per department, and a list of one status",
+            "description": "A finding is a failed check of an entity's record (dataset, keyed hash of the entity key, check); a later record of the same entity that passes the check fixes it. Overdue: open past governance.yaml's working days. Records are named by topic, partition, offset and record_id only.",
+            "parameters": [
+                {"$ref": "#/components/parameters/department"},
+                {"name": "status", "in": "query", "required": false,
+                 "schema": {"type": "string", "enum": ["open", "overdue", "fixed"], "default": "open"}},
+                {"name": "limit", "in": "query", "required": false,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_FINDINGS_LIMIT, "default": DEFAULT_FINDINGS_LIMIT}}
+            ],
+            "responses": with_errors(json!({
+                "description": "Findings",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Findings"}}}
+            }))
+        }},
         "/api/v1/sign-in-link": {"post": {
             "summary": "A one-time link that signs a browser in as the caller",
             "description": "For a browser that cannot send the token (a headless check, a demo): GET the path once, within expires_in_secs, to get a session cookie and go to `next`. No token travels in a URL.",
@@ -303,6 +319,44 @@ fn schemas(grades: &Grades) -> Value {
                                  "action": {"type": "string", "enum": ["seal", "amend"]},
                                  "subject": {"type": "string"},
                                  "detail": {"type": "string"}}});
+    let at = json!({"type": "object", "additionalProperties": false,
+                    "required": ["topic", "partition", "offset", "record_id"],
+                    "properties": {
+                        "topic": {"type": "string"},
+                        "partition": {"type": "integer", "minimum": 0},
+                        "offset": {"type": "integer", "minimum": 0},
+                        "record_id": {"type": ["string", "null"]}}});
+    let count = json!({"type": "integer", "minimum": 0});
+    s["Findings"] = json!({"type": "object", "additionalProperties": false,
+        "required": ["as_of", "overdue_after_working_days", "departments", "status", "findings"],
+        "properties": {
+            "as_of": {"type": "string", "format": "date", "description": "The day overdue is judged on"},
+            "overdue_after_working_days": {"type": "integer", "minimum": 1},
+            "departments": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                "required": ["department", "name", "open", "overdue", "fixed", "median_time_to_fix_secs"],
+                "properties": {
+                    "department": {"type": "string"},
+                    "name": {"type": "string"},
+                    "open": count, "overdue": count, "fixed": count,
+                    "median_time_to_fix_secs": {"type": ["integer", "null"], "minimum": 0,
+                        "description": "Message time from the opening record to the fixing one; null before any fix"}}}},
+            "status": {"type": "string", "enum": ["open", "overdue", "fixed"]},
+            "findings": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                "required": ["department", "dataset", "check", "dimension", "status", "opened_at", "opened_day",
+                             "due_day", "opened", "fixed_at", "fixed", "time_to_fix_secs"],
+                "properties": {
+                    "department": {"type": "string"},
+                    "dataset": {"type": "string"},
+                    "check": {"type": "string"},
+                    "dimension": {"type": "string"},
+                    "status": {"type": "string", "enum": ["open", "overdue", "fixed"]},
+                    "opened_at": {"type": "string", "format": "date-time"},
+                    "opened_day": {"type": "string", "format": "date"},
+                    "due_day": {"type": "string", "format": "date", "description": "The last day to fix it in"},
+                    "opened": at,
+                    "fixed_at": {"type": ["string", "null"], "format": "date-time"},
+                    "fixed": {"oneOf": [at, {"type": "null"}]},
+                    "time_to_fix_secs": {"type": ["integer", "null"], "minimum": 0}}}}}});
     s["Scores"]["properties"]["seal"] = json!({"$ref": "#/components/schemas/Seal",
         "description": "Present when the period is sealed: the scores are that version's"});
     s["Trend"]["properties"]["points"]["items"]["properties"]["sealed"] = json!({

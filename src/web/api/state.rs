@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::findings::{DepartmentFindings, FindingView, FindingsAnswer, Listed, view};
 use super::sessions::Sessions;
 use super::{ApiConfig, ApiError, Identity};
 use crate::catalog::Checks;
 use crate::model::Violation;
 use crate::model::period::PeriodBounds;
 use crate::store::assessment::{self, Actor, SealAction, SealMark, Served};
+use crate::store::findings::{self, FindingStore};
 use crate::store::{AuditRecord, LedgerStore, ScoreStore, SealHead};
 use crate::tally::{Chain, Step, Trend, TrendPoint};
 
@@ -20,6 +22,8 @@ pub struct ApiState {
     pub store: Arc<dyn ScoreStore>,
     /// The same store's sealed reports and audit log.
     pub ledger: Arc<dyn LedgerStore>,
+    /// The same store's rectification findings.
+    pub findings: Arc<dyn FindingStore>,
     pub checks: Arc<Checks>,
     pub config: Arc<ApiConfig>,
     /// Signed-in browsers and one-time sign-in links.
@@ -28,7 +32,7 @@ pub struct ApiState {
 
 impl ApiState {
     /// Sessions last `config.session_ttl_secs`.
-    pub fn new<S: ScoreStore + LedgerStore + 'static>(
+    pub fn new<S: ScoreStore + LedgerStore + FindingStore + 'static>(
         store: Arc<S>,
         checks: Arc<Checks>,
         config: Arc<ApiConfig>,
@@ -36,6 +40,7 @@ impl ApiState {
         let ttl = std::time::Duration::from_secs(config.session_ttl_secs);
         Self {
             ledger: store.clone(),
+            findings: store.clone(),
             store,
             checks,
             config,
@@ -159,6 +164,43 @@ impl ApiState {
         .await
     }
 
+    /// The findings summary of every department (or one) and a list of
+    /// `listed` findings, overdue judged on `today` (exchange time zone).
+    pub(crate) async fn findings(
+        &self,
+        department: Option<String>,
+        listed: Listed,
+        limit: usize,
+        today: NaiveDate,
+    ) -> Result<FindingsAnswer, ApiError> {
+        let (store, checks) = (self.findings.clone(), self.checks.clone());
+        blocking(move || {
+            let calendar = &checks.working_days;
+            let after = checks.governance.findings_overdue_after_working_days;
+            let dep = department.as_deref();
+            let summary =
+                findings::summary(&*store, &checks.departments, dep, calendar, after, today)?;
+            let until = match listed {
+                Listed::Overdue => match findings::last_overdue_opening(calendar, after, today) {
+                    Some(day) => Some(day),
+                    // Nothing can be overdue yet.
+                    None => return Ok(answer(&checks, today, summary, listed, Vec::new())),
+                },
+                _ => None,
+            };
+            let rows = store.list_findings(dep, listed.status(), until, limit)?;
+            let views = rows
+                .into_iter()
+                .map(|f| {
+                    let due = findings::due_day(calendar, f.opened_day, after);
+                    view(f, due, today)
+                })
+                .collect();
+            Ok(answer(&checks, today, summary, listed, views))
+        })
+        .await
+    }
+
     /// The newest violations, newest first.
     pub(crate) async fn recent_violations(
         &self,
@@ -167,6 +209,29 @@ impl ApiState {
     ) -> Result<Vec<Violation>, ApiError> {
         let store = self.store.clone();
         blocking(move || Ok(store.recent_violations(department.as_deref(), limit)?)).await
+    }
+}
+
+fn answer(
+    checks: &Checks,
+    today: NaiveDate,
+    summary: std::collections::BTreeMap<String, findings::FindingSummary>,
+    listed: Listed,
+    findings: Vec<FindingView>,
+) -> FindingsAnswer {
+    FindingsAnswer {
+        as_of: today,
+        overdue_after_working_days: checks.governance.findings_overdue_after_working_days,
+        departments: summary
+            .into_iter()
+            .map(|(department, summary)| DepartmentFindings {
+                name: checks.department_name(&department).to_owned(),
+                department,
+                summary,
+            })
+            .collect(),
+        status: listed.as_str(),
+        findings,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/departments/{department}`: one department's score, dimensions,
-//! datasets, failing checks and recent violations for a period.
+//! datasets, failing checks and recent violations for a period, and its
+//! rectification findings now.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 
+use super::findings::summary_table as findings_summary;
 use super::layout::{
     bar, dataset_titles, dimension_cells, dimension_headers, dimension_label, error_page,
     grade_text, header_bar, page, score_text, seal_note,
@@ -19,8 +21,9 @@ use crate::catalog::Checks;
 use crate::model::period::PeriodBounds;
 use crate::model::{Dimension, Violation};
 use crate::store::assessment::SealMark;
+use crate::store::findings::FindingSummary;
 use crate::tally::{DepartmentScores, Step, Trend};
-use crate::web::api::{ApiError, ApiState};
+use crate::web::api::{ApiError, ApiState, Listed};
 
 /// Recent violations shown on a department page.
 const PAGE_VIOLATIONS: usize = 50;
@@ -59,8 +62,18 @@ pub(super) async fn department_page(
     let trend = state
         .trend(Step::Week, bounds.to, Some(department.clone()))
         .await;
-    match (scores, violations, trend) {
-        (Ok(served), Ok(violations), Ok(trend)) => {
+    // Findings are now, not of the period: rectification runs on people's days.
+    let findings = state
+        .findings(Some(department.clone()), Listed::Open, 1, today.0)
+        .await;
+    match (scores, violations, trend, findings) {
+        (Ok(served), Ok(violations), Ok(trend), Ok(findings)) => {
+            let summary = findings
+                .departments
+                .iter()
+                .find(|d| d.department == department)
+                .map(|d| d.summary)
+                .unwrap_or_default();
             let Some(d) = served.scores.departments.get(&department) else {
                 return error_page(ApiError::internal(
                     "department missing from its own scores",
@@ -75,14 +88,27 @@ pub(super) async fn department_page(
                     &department,
                     bounds,
                     d,
-                    served.seal.as_ref(),
-                    &violations,
-                    &trend,
+                    &Beside {
+                        seal: served.seal.as_ref(),
+                        violations: &violations,
+                        trend: &trend,
+                        findings: &summary,
+                    },
                 ),
             )
         }
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(e),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            error_page(e)
+        }
     }
+}
+
+/// What the page shows beside the period's scores.
+struct Beside<'a> {
+    seal: Option<&'a SealMark>,
+    violations: &'a [Violation],
+    trend: &'a Trend,
+    findings: &'a FindingSummary,
 }
 
 fn render_department(
@@ -90,10 +116,14 @@ fn render_department(
     department: &str,
     p: PeriodBounds,
     d: &DepartmentScores,
-    seal: Option<&SealMark>,
-    violations: &[Violation],
-    trend: &Trend,
+    b: &Beside<'_>,
 ) -> Markup {
+    let Beside {
+        seal,
+        violations,
+        trend,
+        findings,
+    } = *b;
     html! {
         (header_bar(&display_title(&d.name, department), true))
         p { a href={ "/?" (period_query(p)) } { "← 返回评分卡 Back to the scorecard" } }
@@ -111,6 +141,11 @@ fn render_department(
         }
         h2 { "近一年每周趋势 Weekly, the last year" }
         (trend_chart(checks, trend, &[department]))
+        h2 { "整改 Rectification" }
+        (findings_summary(findings))
+        p { a href={ "/departments/" (department) "/findings" } { "查看待整改问题 Open findings →" } " "
+            a href={ "/departments/" (department) "/findings?status=overdue" } { "逾期 Overdue →" } " "
+            a href={ "/departments/" (department) "/findings?status=fixed" } { "已整改 Fixed →" } }
         h2 { "维度 Dimensions" }
         (dimensions_table(checks, d))
         h2 { "数据集 Datasets" }

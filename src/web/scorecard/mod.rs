@@ -6,6 +6,7 @@
 //! also accept the session cookie that signing in sets (`login.rs`).
 
 mod department;
+mod findings;
 mod layout;
 mod login;
 mod period;
@@ -28,6 +29,10 @@ pub fn pages(state: ApiState) -> Router {
         .route(
             "/departments/{department}",
             get(department::department_page),
+        )
+        .route(
+            "/departments/{department}/findings",
+            get(findings::findings_page),
         )
         .route("/scores.csv", get(ranking::csv_download))
         .route("/seals", post(seals::post_seal))

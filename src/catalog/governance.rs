@@ -1,0 +1,114 @@
+//! `governance.yaml`: the deadlines of the exchange's procedures, in working
+//! days of the calendar in `reference/working-days.yaml`. Optional: without
+//! the file every deadline takes its default.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::error::Collector;
+
+/// File name in the checks folder.
+pub(crate) const FILE: &str = "governance.yaml";
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GovernanceFile {
+    /// Rectification (整改) of failed checks.
+    #[serde(default)]
+    rectification: Option<RectificationSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RectificationSpec {
+    /// Working days a finding may stay open before it is overdue.
+    overdue_after_working_days: u32,
+}
+
+/// The procedures' deadlines, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Governance {
+    /// A finding open for more working days than this (after the day it was
+    /// opened) is overdue.
+    pub findings_overdue_after_working_days: u32,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance {
+            findings_overdue_after_working_days: 10,
+        }
+    }
+}
+
+/// Reads `governance.yaml` from the checks folder; an absent file gives the defaults.
+pub(crate) fn load(dir: &Path, errors: &mut Collector) -> Governance {
+    let path = dir.join(FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Governance::default(),
+        Err(e) => {
+            errors.push(&path, "-", format!("cannot read: {e}"));
+            return Governance::default();
+        }
+    };
+    let file: GovernanceFile = match serde_yaml_ng::from_str(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(&path, "-", format!("not a governance file: {e}"));
+            return Governance::default();
+        }
+    };
+    let mut g = Governance::default();
+    if let Some(r) = file.rectification {
+        if r.overdue_after_working_days == 0 {
+            errors.push(
+                &path,
+                "rectification.overdue_after_working_days",
+                "at least 1 (0 would make every finding overdue the day it opens)",
+            );
+        }
+        g.findings_overdue_after_working_days = r.overdue_after_working_days;
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_and_a_missing_one() {
+        let mut errors = Collector::default();
+        let g = load(Path::new("checks"), &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(g.findings_overdue_after_working_days, 10);
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path(), &mut errors), Governance::default());
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, needle) in [
+            (
+                "rectification: { overdue_after_working_days: 0 }\n",
+                "location: \"rectification.overdue_after_working_days\", message: \"at least 1",
+            ),
+            (
+                "rectification: { overdue_days: 3 }\n",
+                "unknown field `overdue_days`",
+            ),
+        ] {
+            std::fs::write(dir.path().join(FILE), text).unwrap();
+            let mut errors = Collector::default();
+            load(dir.path(), &mut errors);
+            let said = format!("{errors:?}");
+            assert!(said.contains(needle), "{needle}: {said}");
+            assert!(said.contains(FILE), "{said}");
+        }
+    }
+}
