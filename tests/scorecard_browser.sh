@@ -10,7 +10,8 @@
 #   DQMON_PERIOD   period to show (default: this month in DQMON_TZ)
 #   DQMON_TZ       the exchange's time zone (default Asia/Shanghai)
 #   DQMON_SCREENSHOT  PNG to write (default ./scorecard.png)
-#   DQMON_FINDINGS_DEPARTMENT  whose rectification page to check (default tax)
+#   DQMON_FINDINGS_DEPARTMENT  whose rectification page to check (default:
+#                  the department with the most overdue findings)
 #   DQMON_FINDINGS_SCREENSHOT  PNG of that page (default ./findings.png)
 #   CHROMIUM       the browser (default chromium; Debian: apt-get install chromium fonts-noto-cjk)
 #
@@ -106,7 +107,9 @@ EOF
 echo "screenshot: $shot"
 
 # The rectification page of one department: its four numbers are the API's.
-dep=${DQMON_FINDINGS_DEPARTMENT:-tax}
+dep=${DQMON_FINDINGS_DEPARTMENT:-$(curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
+  "$url/api/v1/findings?limit=1" |
+  python3 -c 'import json, sys; print(max(json.load(sys.stdin)["departments"], key=lambda d: d["overdue"])["department"])')}
 findings_shot=${DQMON_FINDINGS_SCREENSHOT:-findings.png}
 curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" \
   "$url/api/v1/findings?department=$(urlencode "$dep")&status=overdue" >"$work/findings.json"

@@ -1,7 +1,7 @@
 //! Persistent state of dqmon: day counts, next partition offsets and the
 //! engine state they depend on (reference entities, seen record ids), plus
-//! recent violations for the API; and the ledger of sealed reports and the
-//! audit log ([`ledger`]).
+//! recent violations for the API; rectification findings ([`findings`]); and
+//! the ledger of sealed reports and the audit log ([`ledger`]).
 //!
 //! Exactness under crashes rests on one rule: everything that changed since
 //! the last checkpoint goes into ONE [`Checkpoint`], applied by

@@ -369,8 +369,10 @@ pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, su
 
 // Findings.
 
-/// Openings as parallel arrays; of two rows of one opening the later wins,
-/// and an opening written before is open again (a replay after a crash).
+/// Openings as parallel arrays; an opening written before is open again (a
+/// replay after a crash), its other columns kept. Of two rows of one opening
+/// the first is written, as SQLite's row-by-row upsert keeps it (one
+/// statement may not upsert a row twice).
 pub(crate) const UPSERT_FINDINGS_OPENED: &str = "INSERT INTO findings (dataset, key_hash, check_id, opened_ms, \
      department, dimension, opened_day, topic, partition_id, record_offset, record_id) \
      SELECT DISTINCT ON (dataset, key_hash, check_id, opened_ms) dataset, key_hash, check_id, opened_ms, \
@@ -379,21 +381,26 @@ pub(crate) const UPSERT_FINDINGS_OPENED: &str = "INSERT INTO findings (dataset, 
      $8::text[], $9::integer[], $10::bigint[], $11::text[]) WITH ORDINALITY \
      AS f (dataset, key_hash, check_id, opened_ms, department, dimension, opened_day, topic, partition_id, \
      record_offset, record_id, n) \
-     ORDER BY dataset, key_hash, check_id, opened_ms, n DESC \
+     ORDER BY dataset, key_hash, check_id, opened_ms, n \
      ON CONFLICT (dataset, key_hash, check_id, opened_ms) DO UPDATE SET fixed_ms = NULL, \
      fixed_partition = NULL, fixed_offset = NULL, fixed_record_id = NULL";
 
-/// Fixes as parallel arrays; the caller compares the rows updated with the fixes given.
+/// Fixes as parallel arrays. Of two fixes of one opening the later wins, as
+/// SQLite's row-by-row updates leave it (an UPDATE joined to two rows would
+/// apply one of them, and count the row once); the caller compares the rows
+/// updated with the distinct openings fixed.
 pub(crate) const UPDATE_FINDINGS_FIXED: &str = "UPDATE findings SET fixed_ms = x.fixed_ms, \
      fixed_partition = x.partition_id, fixed_offset = x.record_offset, fixed_record_id = x.record_id \
+     FROM (SELECT DISTINCT ON (dataset, key_hash, check_id, opened_ms) * \
      FROM UNNEST($1::text[], $2::bytea[], $3::text[], $4::bigint[], $5::bigint[], $6::integer[], \
-     $7::bigint[], $8::text[]) AS x (dataset, key_hash, check_id, opened_ms, fixed_ms, partition_id, \
-     record_offset, record_id) \
+     $7::bigint[], $8::text[]) WITH ORDINALITY AS u (dataset, key_hash, check_id, opened_ms, fixed_ms, \
+     partition_id, record_offset, record_id, n) \
+     ORDER BY dataset, key_hash, check_id, opened_ms, n DESC) AS x \
      WHERE findings.dataset = x.dataset AND findings.key_hash = x.key_hash \
      AND findings.check_id = x.check_id AND findings.opened_ms = x.opened_ms";
 
 pub(crate) const SELECT_OPEN_FINDINGS: &str = "SELECT key_hash, dataset, check_id, opened_ms FROM findings \
-     WHERE fixed_ms IS NULL ORDER BY dataset, key_hash, check_id, opened_ms";
+     WHERE fixed_ms IS NULL ORDER BY dataset COLLATE \"C\", key_hash, check_id COLLATE \"C\", opened_ms";
 
 pub(crate) const SELECT_OPEN_BY_DAY: &str = "SELECT department, opened_day, COUNT(*) FROM findings \
      WHERE fixed_ms IS NULL AND ($1::text IS NULL OR department = $1) \

@@ -185,3 +185,27 @@ pub(crate) fn findings_open_fix_restore_and_summarise<D: TestDb>() {
         "1 h and 4 h: 2.5 h"
     );
 }
+
+/// One checkpoint holding an opening twice and two fixes of it (a late
+/// failure at the opening's very millisecond reopens it): both backends keep
+/// the first opening's record and the later fix, as row-by-row writes would.
+pub(crate) fn findings_written_twice_in_one_checkpoint<D: TestDb>() {
+    let db = D::new();
+    let store = db.open(10).unwrap();
+    let o = opened("tax", 7, "uscc.format", 10 * HOUR, "2026-09-28");
+    let mut again = o.clone();
+    again.at = at(99);
+    commit(
+        &store,
+        vec![o.clone(), again],
+        vec![fixed(&o, 11 * HOUR), fixed(&o, 12 * HOUR)],
+    );
+    let listed = store.list_findings(None, Status::Fixed, None, 10).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].opened.offset, 10, "the first opening's record");
+    assert_eq!(
+        listed[0].fixed.as_ref().map(|(ms, at)| (*ms, at.offset)),
+        Some((12 * HOUR, 12))
+    );
+    assert!(store.open_findings().unwrap().is_empty());
+}

@@ -124,6 +124,7 @@ macro_rules! store_tests {
             the_audit_log_pages_newest_first,
             the_ledger_refuses_every_change_to_a_written_row,
             findings_open_fix_restore_and_summarise,
+            findings_written_twice_in_one_checkpoint,
         );
     };
     (@tests plain $db:ty; $($name:ident),* $(,)?) => {
