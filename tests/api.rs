@@ -1012,6 +1012,18 @@ async fn the_findings_pages_show_counts_statuses_and_records() {
         overdue.contains("r-10") && !overdue.contains("r-11"),
         "{overdue}"
     );
+    // The ranking page has every department's numbers, each linking to its page.
+    let index = page(&s, "/?period=2026-Q2", OFFICER).await.text();
+    assert!(
+        index.contains("id=\"findings-overview\"")
+            && index.contains("href=\"/departments/tax/findings\""),
+        "{index}"
+    );
+    let mine = page(&s, "/?period=2026-Q2", TAX).await.text();
+    assert!(
+        !mine.contains("/departments/health/findings"),
+        "a department sees its own row only"
+    );
     // The department page carries the same four numbers and the links.
     let dep = page(&s, "/departments/tax?period=2026-Q2", TAX)
         .await

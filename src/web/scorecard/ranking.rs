@@ -18,7 +18,7 @@ use crate::catalog::Checks;
 use crate::model::Dimension;
 use crate::store::assessment::Served;
 use crate::tally::{Scores, Step, Trend};
-use crate::web::api::{Access, ApiError, ApiState, csv_response};
+use crate::web::api::{Access, ApiError, ApiState, FindingsAnswer, Listed, csv_response};
 
 const TITLE: &str = "数据质量评分卡 Scorecard";
 
@@ -55,13 +55,25 @@ pub(super) async fn index(
     let trend = state
         .trend(Step::Month, bounds.to, department.clone())
         .await;
-    match (state.scores(bounds, department).await, trend) {
-        (Ok(served), Ok(trend)) => page(
+    // Rectification is now, whatever the period shown.
+    let findings = state
+        .findings(department.clone(), Listed::Open, 1, today.0)
+        .await;
+    match (state.scores(bounds, department).await, trend, findings) {
+        (Ok(served), Ok(trend), Ok(findings)) => page(
             StatusCode::OK,
             TITLE,
-            render_index(&state.checks, &access, today, &q, &served, &trend),
+            render_index(
+                &state.checks,
+                &access,
+                today,
+                &q,
+                &served,
+                &trend,
+                &findings,
+            ),
         ),
-        (Err(e), _) | (_, Err(e)) => error_page(e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(e),
     }
 }
 
@@ -90,6 +102,7 @@ fn render_index(
     q: &PageQuery,
     served: &Served,
     trend: &Trend,
+    findings: &FindingsAnswer,
 ) -> Markup {
     let scores = &served.scores;
     let p = scores.period;
@@ -107,6 +120,8 @@ fn render_index(
         h2 { "部门排名 Department ranking" }
         (ranking_table(checks, scores))
         (grade_legend(checks))
+        h2 { "整改 Rectification" span.muted { " (" (findings.as_of) ")" } }
+        (findings_table(findings))
         h2 { "近一年趋势 The last twelve months" }
         (trend_chart(checks, trend, &ranked(scores)))
         p.note {
@@ -147,6 +162,29 @@ fn ranking_table(checks: &Checks, scores: &Scores) -> Markup {
                             td.num { (d.report.records) }
                             (dimension_cells(checks, &d.report.dimensions))
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each department's open, overdue and fixed findings now, linking to its
+/// rectification page.
+fn findings_table(a: &FindingsAnswer) -> Markup {
+    html! {
+        table #findings-overview {
+            thead { tr {
+                th { "部门 Department" } th.num { "待整改 Open" } th.num { "逾期 Overdue" }
+                th.num { "已整改 Fixed" }
+            } }
+            tbody {
+                @for d in &a.departments {
+                    tr {
+                        td { a href={ "/departments/" (encode(&d.department)) "/findings" } { (d.name) } }
+                        td.num { (d.summary.open) }
+                        td.num { @if d.summary.overdue > 0 { strong.bad { (d.summary.overdue) } } @else { (d.summary.overdue) } }
+                        td.num { (d.summary.fixed) }
                     }
                 }
             }
