@@ -171,12 +171,9 @@ pub fn violation_id(v: &Violation) -> ViolationId {
     (v.topic.clone(), v.partition, v.offset, v.check.clone())
 }
 
-/// What `dqmon eval` says about messages read back: judged in the bus's
-/// order (message time, then topic, partition, offset), as eval does.
-pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violation>) {
-    let engine = Engine::new(checks.clone(), b"expected");
-    let mut tally = Tally::new(checks);
-    let mut all = Vec::new();
+/// Messages read back, in the bus's order (message time, then topic,
+/// partition, offset), as eval judges them.
+fn bus_order(messages: &[ReadBack]) -> Vec<Message<'_>> {
     let mut ordered: Vec<Message<'_>> = messages
         .iter()
         .map(|m| Message {
@@ -189,7 +186,16 @@ pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violatio
         })
         .collect();
     ordered.sort_by_key(|m| m.order_key());
-    for msg in ordered {
+    ordered
+}
+
+/// What `dqmon eval` says about messages read back: judged in the bus's
+/// order (message time, then topic, partition, offset), as eval does.
+pub fn eval(checks: &Arc<Checks>, messages: &[ReadBack]) -> (Tally, Vec<Violation>) {
+    let engine = Engine::new(checks.clone(), b"expected");
+    let mut tally = Tally::new(checks);
+    let mut all = Vec::new();
+    for msg in bus_order(messages) {
         let outcome = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms));
         if let Some(o) = &outcome {
             all.extend(violations(&msg, &checks.datasets[o.dataset], o));
@@ -207,23 +213,11 @@ pub type FindingId = (String, i32, i64, String, Option<(i32, i64)>);
 /// bus's order: every opening, with its fix when a later record fixed it.
 pub fn eval_findings(checks: &Arc<Checks>, messages: &[ReadBack]) -> BTreeSet<FindingId> {
     let engine = Engine::new(checks.clone(), b"expected");
-    let mut ordered: Vec<Message<'_>> = messages
-        .iter()
-        .map(|m| Message {
-            topic: &m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            timestamp_ms: m.timestamp_ms,
-            key: m.key.as_deref(),
-            payload: m.payload.as_deref(),
-        })
-        .collect();
-    ordered.sort_by_key(|m| m.order_key());
     // (dataset, key, check, opened_ms) -> the opening's id.
     let mut open: std::collections::BTreeMap<(usize, [u64; 2], usize, i64), FindingId> =
         Default::default();
     let mut done = BTreeSet::new();
-    for msg in ordered {
+    for msg in bus_order(messages) {
         let Some(o) = engine.evaluate(&msg, checks.day_of(msg.timestamp_ms)) else {
             continue;
         };

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use super::findings::summary_table as findings_summary;
 use super::layout::{
     bar, dataset_titles, dimension_cells, dimension_headers, dimension_label, error_page,
-    grade_text, header_bar, page, score_text, seal_note,
+    grade_text, header_bar, may_view, page, score_text, seal_note,
 };
 use super::login::SignedIn;
 use super::period::{InvalidQuery, PageQuery, Today, period_query};
@@ -37,17 +37,8 @@ pub(super) async fn department_page(
     today: Today,
     q: Result<PageQuery, InvalidQuery>,
 ) -> Response {
-    // Forbidden before unknown: a department token learns nothing about
-    // which other names exist.
-    if !access.sees(&department) {
-        return error_page(ApiError::Forbidden(
-            "此令牌只能查看本部门 This token may only view its own department".into(),
-        ));
-    }
-    if !state.checks.departments.contains(&department) {
-        return error_page(ApiError::NotFound(format!(
-            "未知部门 Unknown department {department:?}"
-        )));
+    if let Err(e) = may_view(&access, &state.checks, &department) {
+        return error_page(e);
     }
     let bounds = match q.map_err(|InvalidQuery(m)| m).and_then(|q| q.bounds(today)) {
         Ok(b) => b,

@@ -10,7 +10,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{dimension_label, error_page, header_bar, page};
+use super::layout::{dimension_label, error_page, header_bar, may_view, page};
 use super::login::SignedIn;
 use super::period::Today;
 use crate::model::Dimension;
@@ -32,15 +32,8 @@ pub(super) async fn findings_page(
     Today(today): Today,
     q: Result<Query<FindingsPageQuery>, QueryRejection>,
 ) -> Response {
-    if !access.sees(&department) {
-        return error_page(ApiError::Forbidden(
-            "此令牌只能查看本部门 This token may only view its own department".into(),
-        ));
-    }
-    if !state.checks.departments.contains(&department) {
-        return error_page(ApiError::NotFound(format!(
-            "未知部门 Unknown department {department:?}"
-        )));
+    if let Err(e) = may_view(&access, &state.checks, &department) {
+        return error_page(e);
     }
     let status = match q {
         Ok(Query(q)) => q.status.filter(|s| !s.is_empty()),

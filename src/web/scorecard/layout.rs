@@ -11,7 +11,7 @@ use crate::catalog::Checks;
 use crate::model::{Counts, Dimension};
 use crate::store::assessment::SealMark;
 use crate::tally::pass_rate;
-use crate::web::api::ApiError;
+use crate::web::api::{Access, ApiError};
 
 /// The scorecard's own title, on the pages that have no better one.
 pub(super) const SCORECARD: &str = "数据质量评分卡 Data quality scorecard";
@@ -172,4 +172,21 @@ pub(super) fn seal_note(seal: Option<&SealMark>) -> Markup {
             None => p #seal .muted { "未封存：随迟到消息变化 Not sealed: late messages still change these scores" },
         }
     }
+}
+
+/// Whether `access` may view `department`'s pages: forbidden before
+/// unknown, so a department token learns nothing about which other names
+/// exist.
+pub(super) fn may_view(access: &Access, checks: &Checks, department: &str) -> Result<(), ApiError> {
+    if !access.sees(department) {
+        return Err(ApiError::Forbidden(
+            "此令牌只能查看本部门 This token may only view its own department".into(),
+        ));
+    }
+    if !checks.departments.iter().any(|d| d == department) {
+        return Err(ApiError::NotFound(format!(
+            "未知部门 Unknown department {department:?}"
+        )));
+    }
+    Ok(())
 }
