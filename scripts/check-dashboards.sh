@@ -89,6 +89,8 @@ for dept in public_security civil_affairs hrss market_regulation tax health; do
 done
 run_check "alertmanager routes team=platform to operators" \
   route_is operators alertname=DQDown team=platform severity=critical
+run_check "alertmanager routes team=assessment to officers, whatever the department" \
+  route_is officers alertname=DQDisputesOverdue team=assessment department=hrss severity=warning
 run_check "alertmanager routes an unknown department to default" \
   route_is default alertname=DQPassRateLow department=unknown severity=warning
 run_check "docker-compose -f docker-compose.yml config -q" \

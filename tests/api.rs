@@ -11,8 +11,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::NaiveDate;
 use dqmon::catalog::Checks;
+use dqmon::catalog::{DisputeRules, WorkingDays};
 use dqmon::model::Dimension;
 use dqmon::model::{Counts, Violation};
+use dqmon::store::Failure;
+use dqmon::store::disputes::{Action, Dispute, DisputeFilter, DisputeStore, NewDispute, Step};
 use dqmon::store::findings::{FindingRecord, FindingStore, FixedStats, RecordAt, Status};
 use dqmon::store::sqlite::SqliteStore;
 use dqmon::store::{
@@ -1074,6 +1077,11 @@ async fn openapi_lists_every_path() {
         names,
         [
             "/api/v1/audit",
+            "/api/v1/disputes",
+            "/api/v1/disputes/{id}",
+            "/api/v1/disputes/{id}/acceptance",
+            "/api/v1/disputes/{id}/decision",
+            "/api/v1/disputes/{id}/verification",
             "/api/v1/findings",
             "/api/v1/openapi.json",
             "/api/v1/scores",
@@ -1238,6 +1246,42 @@ impl FindingStore for Broken {
         _: Option<NaiveDate>,
         _: usize,
     ) -> Result<Vec<FindingRecord>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+}
+
+impl DisputeStore for Broken {
+    fn file_dispute(&self, _: &NewDispute, _: &AuditEntry) -> Result<i64, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn act(
+        &self,
+        _: i64,
+        _: &Action,
+        _: Step,
+        _: &DisputeRules,
+        _: &WorkingDays,
+        _: &AuditEntry,
+    ) -> Result<Option<Dispute>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn dispute(&self, _: i64) -> Result<Option<Dispute>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn disputes(&self, _: &DisputeFilter, _: usize) -> Result<Vec<Dispute>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn failure(&self, _: &str, _: i32, _: i64, _: &str) -> Result<Option<Failure>, StoreError> {
+        Err(StoreError::Backend("disk I/O at /secret/path".into()))
+    }
+    fn failures_failing(
+        &self,
+        _: &str,
+        _: &str,
+        _: NaiveDate,
+        _: NaiveDate,
+        _: Option<(&str, i32, i64)>,
+    ) -> Result<Vec<Failure>, StoreError> {
         Err(StoreError::Backend("disk I/O at /secret/path".into()))
     }
 }

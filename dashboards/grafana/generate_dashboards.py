@@ -504,6 +504,26 @@ def quality():
                         ),
                         min_=0), 12, 8),
         ],
+        row("Disputes (异议)"),
+        [
+            (timeseries("Pending and overdue disputes by stage",
+                        targets(
+                            (f"sum by (stage) (max by (department, stage) (dq_disputes_pending{{{DEPT}}}))", "{{stage}} pending"),
+                            (f"sum by (stage) (max by (department, stage) (dq_disputes_overdue{{{DEPT}}}))", "{{stage}} overdue"),
+                        ),
+                        min_=0,
+                        desc="Disputes not decided yet, by stage: filed (the officers accept), verifying (the "
+                             "authoritative department answers), deciding (the officers decide). Overdue: past the "
+                             "stage's working days in governance.yaml (DQDisputesOverdue, to the officers). The "
+                             "scorecard's /disputes page lists them."), 12, 8),
+            (timeseries("Decided disputes",
+                        targets(
+                            (f"max by (department, decision) (dq_disputes_decided{{{DEPT}}})", "{{department}} {{decision}}"),
+                        ),
+                        min_=0,
+                        desc="Upheld disputes withdraw their findings from the scores (charged to the authoritative "
+                             "department's dataset when it said its value was wrong); rejected ones leave them."), 12, 8),
+        ],
         row("Freshness and silence"),
         [
             (timeseries("Record age at publication (p50 / p99)",

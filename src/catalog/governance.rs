@@ -18,6 +18,27 @@ struct GovernanceFile {
     /// Rectification (整改) of failed checks.
     #[serde(default)]
     rectification: Option<RectificationSpec>,
+    /// Disputes (异议) of findings.
+    #[serde(default)]
+    disputes: Option<DisputesSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputesSpec {
+    /// Working days after filing for the officer to accept (or reject) it.
+    accept_within_working_days: u32,
+    /// Working days after acceptance for the authoritative department to
+    /// verify its value (cross-source findings only).
+    verify_within_working_days: u32,
+    /// Working days after filing for the officer's decision.
+    decide_within_working_days: u32,
+    /// How long after its message time a record's failed checks stay
+    /// disputable (they are kept that long), in days.
+    disputable_for_days: u32,
+    /// Whether a finding under a dispute not decided yet still counts
+    /// against the score (true: only an upheld dispute withdraws it).
+    pending_counts_against_score: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,12 +54,38 @@ pub struct Governance {
     /// A finding open for more working days than this (after the day it was
     /// opened) is overdue.
     pub findings_overdue_after_working_days: u32,
+    /// Deadlines and rules of disputes.
+    pub disputes: DisputeRules,
+}
+
+/// Deadlines (working days) and rules of disputes (异议).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DisputeRules {
+    pub accept_within_working_days: u32,
+    pub verify_within_working_days: u32,
+    pub decide_within_working_days: u32,
+    pub disputable_for_days: u32,
+    pub pending_counts_against_score: bool,
+}
+
+impl DisputeRules {
+    /// Milliseconds a failed check stays disputable after its message time.
+    pub fn disputable_for_ms(&self) -> i64 {
+        i64::from(self.disputable_for_days) * 86_400_000
+    }
 }
 
 impl Default for Governance {
     fn default() -> Self {
         Governance {
             findings_overdue_after_working_days: 10,
+            disputes: DisputeRules {
+                accept_within_working_days: 2,
+                verify_within_working_days: 5,
+                decide_within_working_days: 10,
+                disputable_for_days: 400,
+                pending_counts_against_score: true,
+            },
         }
     }
 }
@@ -72,6 +119,32 @@ pub(crate) fn load(dir: &Path, errors: &mut Collector) -> Governance {
         }
         g.findings_overdue_after_working_days = r.overdue_after_working_days;
     }
+    if let Some(d) = file.disputes {
+        for (name, days) in [
+            ("accept_within_working_days", d.accept_within_working_days),
+            ("verify_within_working_days", d.verify_within_working_days),
+            ("decide_within_working_days", d.decide_within_working_days),
+            ("disputable_for_days", d.disputable_for_days),
+        ] {
+            if days == 0 {
+                errors.push(&path, format!("disputes.{name}"), "at least 1");
+            }
+        }
+        if d.decide_within_working_days < d.accept_within_working_days {
+            errors.push(
+                &path,
+                "disputes.decide_within_working_days",
+                "cannot be shorter than accept_within_working_days (both count from filing)",
+            );
+        }
+        g.disputes = DisputeRules {
+            accept_within_working_days: d.accept_within_working_days,
+            verify_within_working_days: d.verify_within_working_days,
+            decide_within_working_days: d.decide_within_working_days,
+            disputable_for_days: d.disputable_for_days,
+            pending_counts_against_score: d.pending_counts_against_score,
+        };
+    }
     g
 }
 
@@ -85,6 +158,7 @@ mod tests {
         let g = load(Path::new("checks"), &mut errors);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(g.findings_overdue_after_working_days, 10);
+        assert_eq!(g.disputes, Governance::default().disputes);
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(load(dir.path(), &mut errors), Governance::default());
         assert!(errors.is_empty());
@@ -101,6 +175,18 @@ mod tests {
             (
                 "rectification: { overdue_days: 3 }\n",
                 "unknown field `overdue_days`",
+            ),
+            (
+                "disputes: { accept_within_working_days: 5, verify_within_working_days: 0, \
+                 decide_within_working_days: 3, disputable_for_days: 400, \
+                 pending_counts_against_score: true }\n",
+                "location: \"disputes.verify_within_working_days\", message: \"at least 1",
+            ),
+            (
+                "disputes: { accept_within_working_days: 5, verify_within_working_days: 1, \
+                 decide_within_working_days: 3, disputable_for_days: 400, \
+                 pending_counts_against_score: true }\n",
+                "disputes.decide_within_working_days\", message: \"cannot be shorter",
             ),
         ] {
             std::fs::write(dir.path().join(FILE), text).unwrap();

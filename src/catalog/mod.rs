@@ -29,7 +29,7 @@ use field::FieldValidator;
 use rule::RuleLogic;
 
 pub use error::{ContractError, ContractErrors};
-pub use governance::Governance;
+pub use governance::{DisputeRules, Governance};
 pub use load::load;
 pub use workdays::WorkingDays;
 
@@ -236,6 +236,21 @@ impl Checks {
     }
 
     /// The dataset a topic carries, if a contract claims it.
+    /// The dataset `name` of `department`.
+    pub fn dataset(&self, department: &str, name: &str) -> Option<&Dataset> {
+        self.datasets
+            .iter()
+            .find(|d| d.department == department && d.name == name)
+    }
+
+    /// The dataset a cross-source check of `ds` compares with (its
+    /// entity's authoritative dataset), `None` for any other check.
+    pub fn authority_of(&self, ds: &Dataset, check: &str) -> Option<&Dataset> {
+        let index = ds.checks.iter().position(|c| c.id == check)?;
+        let cs = ds.cross_source.iter().find(|cs| cs.check == Some(index))?;
+        self.datasets.get(self.entities[cs.entity].authoritative)
+    }
+
     pub fn dataset_for_topic(&self, topic: &str) -> Option<&Dataset> {
         self.topics.get(topic).map(|&i| &self.datasets[i])
     }

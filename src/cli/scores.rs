@@ -90,8 +90,14 @@ pub(crate) fn run(opts: &ScoresOptions) -> anyhow::Result<()> {
         std::io::stdout().write_all(&chain.to_file())?;
         return Ok(());
     }
-    let served =
-        assessment::served_scores(&store, &store, &checks, period, opts.department.as_deref())?;
+    let served = assessment::served_scores(
+        &store,
+        &store,
+        &store,
+        &checks,
+        period,
+        opts.department.as_deref(),
+    )?;
     let out = match opts.format {
         Format::Table => {
             let mut t = seal_line(served.seal.as_ref());

@@ -12,7 +12,7 @@ use crate::catalog::Checks;
 use crate::engine::{Engine, RecordOutcome};
 use crate::model::{Message, PartitionOffset, Violation};
 use crate::store::findings::RecordAt;
-use crate::store::{Checkpoint, DayCounts, FindingFixed, FindingOpened};
+use crate::store::{Checkpoint, DayCounts, Failure, FindingFixed, FindingOpened};
 use crate::tally::DatasetCounts;
 
 pub(crate) struct Accumulator {
@@ -133,6 +133,28 @@ impl Accumulator {
         counts.sort_by(|a, b| {
             (a.day, &a.department, &a.dataset).cmp(&(b.day, &b.department, &b.dataset))
         });
+        // Every failed check is kept while disputable, not only the recent ones.
+        let failures = taken
+            .violations
+            .iter()
+            .map(|v| Failure {
+                at: RecordAt {
+                    topic: v.topic.clone(),
+                    partition: v.partition,
+                    offset: v.offset,
+                    record_id: v.record_id.clone(),
+                },
+                timestamp_ms: v.timestamp,
+                day: checks.day_of(v.timestamp),
+                department: v.department.clone(),
+                dataset: v.dataset.clone(),
+                check: v.check.clone(),
+                dimension: v.dimension,
+            })
+            .collect();
+        let failures_before_ms = engine
+            .latest_ms()
+            .map(|now| now.saturating_sub(checks.governance.disputes.disputable_for_ms()));
         let mut kept: HashMap<&str, usize> = HashMap::new();
         let mut violations: Vec<Violation> = Vec::new();
         for v in taken.violations.iter().rev() {
@@ -160,6 +182,8 @@ impl Accumulator {
             violations,
             findings_opened: taken.findings_opened,
             findings_fixed: taken.findings_fixed,
+            failures,
+            failures_before_ms,
             // The caller adds the claims its partitions were assigned with.
             claims: Vec::new(),
         }

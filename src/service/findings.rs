@@ -1,4 +1,5 @@
-//! The rectification gauges: every so often, each department's open,
+//! The rectification gauges (and, on the same tick, the dispute gauges of
+//! `disputes.rs`): every so often, each department's open,
 //! overdue and fixed findings and the median time to fix, read from the
 //! score store (so several instances sharing one store export the same
 //! numbers, and a restart loses none).
@@ -10,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::catalog::Checks;
+use crate::store::DisputeStore;
 use crate::store::findings::{self, FindingStore};
 use crate::telemetry::Metrics;
 
@@ -22,6 +24,7 @@ pub(crate) const REFRESH: Duration = Duration::from_secs(15);
 pub(crate) fn spawn(
     metrics: Arc<Metrics>,
     store: Arc<dyn FindingStore>,
+    disputes: Arc<dyn DisputeStore>,
     checks: Arc<Checks>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -32,13 +35,22 @@ pub(crate) fn spawn(
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let (store, checks, metrics) = (store.clone(), checks.clone(), metrics.clone());
-            let refreshed =
-                tokio::task::spawn_blocking(move || refresh(&*store, &checks, &metrics)).await;
+            let (store, disputes, checks, metrics) = (
+                store.clone(),
+                disputes.clone(),
+                checks.clone(),
+                metrics.clone(),
+            );
+            let refreshed = tokio::task::spawn_blocking(move || {
+                refresh(&*store, &checks, &metrics)?;
+                let today = checks.day_of(chrono::Utc::now().timestamp_millis());
+                super::disputes::refresh(&*disputes, &checks, &metrics, today)
+            })
+            .await;
             match refreshed {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => warn!(error = %e, "findings gauges not refreshed"),
-                Err(e) => warn!(error = %e, "findings gauges not refreshed"),
+                Ok(Err(e)) => warn!(error = %e, "findings and disputes gauges not refreshed"),
+                Err(e) => warn!(error = %e, "findings and disputes gauges not refreshed"),
             }
         }
     })

@@ -13,6 +13,7 @@
 pub mod checkpoint;
 pub mod config;
 mod context;
+mod disputes;
 mod findings;
 mod kafka;
 mod order;
@@ -103,6 +104,7 @@ impl Service {
         // Stops with the service's token; nothing waits for it.
         findings::spawn(
             metrics.clone(),
+            store.clone(),
             store.clone(),
             checks.clone(),
             shutdown.clone(),

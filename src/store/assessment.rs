@@ -8,10 +8,11 @@
 
 use chrono::NaiveDate;
 
-use super::{AuditEntry, DayCounts, LedgerStore, ScoreStore, SealRow, StoreError};
+use super::disputes::{Dispute, DisputeFilter, DisputeStore, Scope, Stage};
+use super::{AuditEntry, DayCounts, LedgerStore, ScoreStore, SealRow, StoreError, withdraw};
 use crate::catalog::Checks;
 use crate::model::period::PeriodBounds;
-use crate::tally::{Chain, Scores, SealedLink, SealedReport, build_scores};
+use crate::tally::{Chain, DecidedDispute, Scores, SealedLink, SealedReport, build_scores};
 
 /// The seal a served report comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +31,131 @@ pub struct Served {
     pub seal: Option<SealMark>,
 }
 
-/// The live scores of a period: built from the stored counts.
+/// The live scores of a period: built from the stored counts, corrected by
+/// the disputes that withdraw findings of its records.
 pub fn live_scores(
     store: &dyn ScoreStore,
+    disputes: &dyn DisputeStore,
     checks: &Checks,
     period: PeriodBounds,
     department: Option<&str>,
 ) -> Result<Scores, StoreError> {
-    let counts = store.counts(period.from, period.to, department)?;
+    let mut counts = store.counts(period.from, period.to, department)?;
+    corrected(disputes, checks, period, department, &mut counts)?;
     let rows: Vec<_> = counts.iter().map(DayCounts::row).collect();
     Ok(build_scores(checks, period, department, &rows))
+}
+
+/// Applies the corrections of every withdrawing dispute to a period's
+/// summed counts (rows by (department, dataset), `day` = the period's first).
+/// A department's counts may change through another's dispute (a charge),
+/// so every dispute is looked at, whatever `department` is.
+pub fn corrected(
+    disputes: &dyn DisputeStore,
+    checks: &Checks,
+    period: PeriodBounds,
+    department: Option<&str>,
+    counts: &mut Vec<DayCounts>,
+) -> Result<(), StoreError> {
+    let rules = &checks.governance.disputes;
+    let filter = DisputeFilter {
+        department: None,
+        stages: Stage::ALL
+            .into_iter()
+            .filter(|s| {
+                *s == Stage::Upheld || (s.is_pending() && !rules.pending_counts_against_score)
+            })
+            .collect(),
+    };
+    let withdrawing: Vec<Dispute> = disputes
+        .disputes(&filter, usize::MAX)?
+        .into_iter()
+        .filter(|d| d.withdraws(rules))
+        .collect();
+    let mut failures = Vec::new();
+    for d in &withdrawing {
+        let (first, last) = d.days();
+        let (from, to) = (first.max(period.from), last.min(period.to));
+        if from > to {
+            continue;
+        }
+        let at = match &d.scope {
+            Scope::Record {
+                topic,
+                partition,
+                offset,
+                ..
+            } => Some((topic.as_str(), *partition, *offset)),
+            Scope::Check { .. } => None,
+        };
+        failures.extend(disputes.failures_failing(&d.dataset, &d.check, from, to, at)?);
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&Dispute> = withdrawing.iter().collect();
+    for ((dep, dataset), correction) in withdraw::corrections(&refs, &failures) {
+        if department.is_some_and(|d| d != dep) {
+            continue;
+        }
+        let row = match counts
+            .iter_mut()
+            .position(|r| r.department == dep && r.dataset == dataset)
+        {
+            Some(i) => &mut counts[i],
+            None => {
+                counts.push(DayCounts::new(period.from, &dep, &dataset));
+                counts.last_mut().expect("just pushed")
+            }
+        };
+        correction.apply(&mut row.counts);
+    }
+    counts.sort_by(|a, b| (&a.department, &a.dataset).cmp(&(&b.department, &b.dataset)));
+    Ok(())
+}
+
+/// The decided disputes that contest records of the period, as a sealed
+/// report names them.
+pub fn decided_in(
+    disputes: &dyn DisputeStore,
+    period: PeriodBounds,
+) -> Result<Vec<DecidedDispute>, StoreError> {
+    let filter = DisputeFilter {
+        department: None,
+        stages: vec![Stage::Upheld, Stage::Rejected],
+    };
+    Ok(disputes
+        .disputes(&filter, usize::MAX)?
+        .into_iter()
+        .filter(|d| {
+            let (first, last) = d.days();
+            first <= period.to && last >= period.from
+        })
+        .map(|d| DecidedDispute {
+            id: d.id,
+            contested: match &d.scope {
+                Scope::Record {
+                    topic,
+                    partition,
+                    offset,
+                    ..
+                } => format!("record {topic}/{partition}/{offset}"),
+                Scope::Check { from, to } => format!("check {from}..{to}"),
+            },
+            decision: d.stage.as_str().to_owned(),
+            charged_to: d
+                .charges_authority()
+                .then(|| {
+                    d.authority
+                        .as_ref()
+                        .map(|a| format!("{}.{}", a.department, a.dataset))
+                })
+                .flatten(),
+            department: d.department,
+            dataset: d.dataset,
+            check: d.check,
+        })
+        .collect())
 }
 
 /// Every sealed version of a period, oldest first, each checked against its
@@ -71,6 +187,7 @@ pub fn chain(ledger: &dyn LedgerStore, period: PeriodBounds) -> Result<Option<Ch
 /// department, its own part of it), else the live ones.
 pub fn served_scores(
     store: &dyn ScoreStore,
+    disputes: &dyn DisputeStore,
     ledger: &dyn LedgerStore,
     checks: &Checks,
     period: PeriodBounds,
@@ -88,7 +205,7 @@ pub fn served_scores(
             })
         }
         None => Ok(Served {
-            scores: live_scores(store, checks, period, department)?,
+            scores: live_scores(store, disputes, checks, period, department)?,
             seal: None,
         }),
     }
@@ -124,8 +241,12 @@ pub struct Actor {
 /// Refused with [`StoreError::Conflict`]: a period that has not ended by
 /// `today` (it could still change by the day), sealing a sealed period,
 /// amending an unsealed one, an amendment that changes nothing.
+// The three stores are one database behind three traits; bundling them
+// would only move the count of parameters into a struct built per call.
+#[allow(clippy::too_many_arguments)]
 pub fn seal_period(
     store: &dyn ScoreStore,
+    disputes: &dyn DisputeStore,
     ledger: &dyn LedgerStore,
     checks: &Checks,
     period: PeriodBounds,
@@ -140,7 +261,8 @@ pub fn seal_period(
         )));
     }
     let head = sealed(ledger, period)?.pop().map(|(_, link)| link);
-    let scores = live_scores(store, checks, period, None)?;
+    let scores = live_scores(store, disputes, checks, period, None)?;
+    let decided = decided_in(disputes, period)?;
     let report = match (action, &head) {
         (SealAction::Seal, Some(_)) => {
             return Err(StoreError::Conflict(
@@ -152,7 +274,8 @@ pub fn seal_period(
                 "the period is not sealed: seal it first".into(),
             ));
         }
-        (_, previous) => SealedReport::new(scores, &checks.contracts_sha256, previous.as_ref()),
+        (_, previous) => SealedReport::new(scores, &checks.contracts_sha256, previous.as_ref())
+            .with_disputes(decided),
     };
     if let Some(previous) = &head
         && previous.report.same_content(&report)

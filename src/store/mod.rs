@@ -23,6 +23,7 @@
 pub mod assessment;
 mod batch;
 mod columns;
+pub mod disputes;
 mod fencing;
 pub mod findings;
 pub mod ledger;
@@ -30,6 +31,7 @@ pub mod open;
 pub mod postgres;
 pub mod sqlite;
 mod version;
+pub mod withdraw;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -39,6 +41,7 @@ use chrono::NaiveDate;
 pub use crate::engine::state::{Expiry, ReferenceRow, SeenRow};
 use crate::model::{PartitionOffset, Violation};
 use crate::tally::{DatasetCounts, DatasetRow};
+pub use disputes::{DisputeStore, Failure};
 pub use findings::{FindingFixed, FindingOpened, FindingStore, OpenFindingRow};
 pub use ledger::{AuditEntry, AuditRecord, LedgerStore, SealHead, SealRow};
 
@@ -84,7 +87,8 @@ impl DayCounts {
 /// counts, offsets, references, seen, then `expire` (so a row upserted by
 /// this checkpoint but already older than the cut-off is removed too, as the
 /// engine's in-memory state would have), then violations, then findings
-/// opened before findings fixed (one checkpoint may open and fix a finding).
+/// opened before findings fixed (one checkpoint may open and fix a finding),
+/// then failures before their pruning.
 #[derive(Debug, Clone, Default)]
 pub struct Checkpoint {
     /// Deltas ADDED to the stored counts (same key = day, department, dataset; checks by id).
@@ -105,6 +109,12 @@ pub struct Checkpoint {
     pub findings_opened: Vec<FindingOpened>,
     /// Marks stored openings fixed.
     pub findings_fixed: Vec<FindingFixed>,
+    /// Every failed check of the records counted, kept while disputable
+    /// (a repeat of a stored one is ignored).
+    pub failures: Vec<Failure>,
+    /// Deletes the kept failures with a message time before this (epoch
+    /// ms), except those a dispute covers.
+    pub failures_before_ms: Option<i64>,
     /// The claims the offsets were read under. Every partition in `offsets`
     /// needs one, still the newest in the store, or the whole checkpoint is
     /// refused ([`StoreError::Fenced`]).
@@ -133,6 +143,8 @@ impl Checkpoint {
             && self.violations.is_empty()
             && self.findings_opened.is_empty()
             && self.findings_fixed.is_empty()
+            && self.failures.is_empty()
+            && self.failures_before_ms.is_none()
     }
 }
 

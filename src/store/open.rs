@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use super::disputes::{Action, Dispute, DisputeFilter, DisputeStore, Failure, NewDispute, Step};
 use super::findings::{FindingRecord, FindingStore, FixedStats, OpenFindingRow, Status};
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
@@ -14,6 +15,7 @@ use super::{
     AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
     ReferenceRow, ScoreStore, SealHead, SealRow, SeenRow, StoreError,
 };
+use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::{PartitionOffset, Violation};
 
 /// Where the store is.
@@ -211,6 +213,58 @@ impl AnyStore {
             AnyStore::Sqlite(s) => s,
             AnyStore::Postgres(s) => &**s,
         }
+    }
+
+    fn disputes_store(&self) -> &dyn DisputeStore {
+        match self {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => &**s,
+        }
+    }
+}
+
+impl DisputeStore for AnyStore {
+    fn file_dispute(&self, dispute: &NewDispute, audit: &AuditEntry) -> Result<i64, StoreError> {
+        self.disputes_store().file_dispute(dispute, audit)
+    }
+    fn act(
+        &self,
+        id: i64,
+        action: &Action,
+        step: Step,
+        rules: &DisputeRules,
+        calendar: &WorkingDays,
+        audit: &AuditEntry,
+    ) -> Result<Option<Dispute>, StoreError> {
+        self.disputes_store()
+            .act(id, action, step, rules, calendar, audit)
+    }
+    fn dispute(&self, id: i64) -> Result<Option<Dispute>, StoreError> {
+        self.disputes_store().dispute(id)
+    }
+    fn disputes(&self, filter: &DisputeFilter, limit: usize) -> Result<Vec<Dispute>, StoreError> {
+        self.disputes_store().disputes(filter, limit)
+    }
+    fn failure(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        check: &str,
+    ) -> Result<Option<Failure>, StoreError> {
+        self.disputes_store()
+            .failure(topic, partition, offset, check)
+    }
+    fn failures_failing(
+        &self,
+        dataset: &str,
+        check: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        at: Option<(&str, i32, i64)>,
+    ) -> Result<Vec<Failure>, StoreError> {
+        self.disputes_store()
+            .failures_failing(dataset, check, from, to, at)
     }
 }
 

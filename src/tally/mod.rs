@@ -21,6 +21,6 @@ pub use scores::{
     DatasetRow, DepartmentScores, RankEntry, Scores, WORST_CHECKS, WorstCheck, WorstDataset,
     build_scores, pass_rate,
 };
-pub use seal::{Chain, SealedLink, SealedReport, Verified};
+pub use seal::{Chain, DecidedDispute, SealedLink, SealedReport, Verified};
 pub use stream::Report;
 pub use trend::{Step, Trend, TrendPoint, TrendScore};

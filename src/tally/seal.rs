@@ -36,6 +36,30 @@ pub struct SealedReport {
     /// Hex SHA-256 of the checks folder the scores were judged by.
     pub contracts_sha256: String,
     pub scores: Scores,
+    /// The disputes decided by the time of sealing that contest records of
+    /// the period, by id (absent when none, so reports without disputes
+    /// hash as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<DecidedDispute>,
+}
+
+/// A decided dispute as a sealed report names it: what was contested and
+/// the decision, not who decided or when (those are in the audit log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedDispute {
+    pub id: i64,
+    pub department: String,
+    pub dataset: String,
+    pub check: String,
+    /// `record <topic>/<partition>/<offset>` or `check <from>..<to>`.
+    pub contested: String,
+    /// `upheld` or `rejected`.
+    pub decision: String,
+    /// `<department>.<dataset>` the conflict was charged to, when the
+    /// authority admitted its value was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged_to: Option<String>,
 }
 
 /// A version beside its hash: what the store keeps and the chain lists.
@@ -74,7 +98,15 @@ impl SealedReport {
             amends: previous.map(|p| p.sha256.clone()),
             contracts_sha256: contracts_sha256.to_owned(),
             scores,
+            disputes: Vec::new(),
         }
+    }
+
+    /// The same report naming the disputes decided (sorted by id).
+    pub fn with_disputes(mut self, mut disputes: Vec<DecidedDispute>) -> Self {
+        disputes.sort_by_key(|d| d.id);
+        self.disputes = disputes;
+        self
     }
 
     /// The canonical bytes (RFC 8785).
@@ -94,7 +126,9 @@ impl SealedReport {
     /// whatever their places in a chain: an amendment that changes nothing is
     /// refused.
     pub fn same_content(&self, other: &SealedReport) -> bool {
-        self.contracts_sha256 == other.contracts_sha256 && self.scores == other.scores
+        self.contracts_sha256 == other.contracts_sha256
+            && self.scores == other.scores
+            && self.disputes == other.disputes
     }
 }
 

@@ -49,6 +49,63 @@ pub struct Metrics {
     order_pauses: IntCounter,
     in_flight_bytes: IntGauge,
     findings: FindingGauges,
+    disputes: DisputeGauges,
+}
+
+/// Dispute gauges per department (the one that filed) and stage.
+struct DisputeGauges {
+    pending: IntGaugeVec,
+    overdue: IntGaugeVec,
+    decided: IntGaugeVec,
+}
+
+impl DisputeGauges {
+    fn register(r: &Registry, checks: &Checks) -> Self {
+        let g = DisputeGauges {
+            pending: int_gauges(
+                r,
+                "dq_disputes_pending",
+                "Disputes (异议) not decided yet, by the department that filed them and their stage (filed, verifying, deciding).",
+                &["department", "stage"],
+            ),
+            overdue: int_gauges(
+                r,
+                "dq_disputes_overdue",
+                "Pending disputes past their stage's deadline in governance.yaml (working days): the officer's (filed, deciding) or the authoritative department's (verifying).",
+                &["department", "stage"],
+            ),
+            decided: int_gauges(
+                r,
+                "dq_disputes_decided",
+                "Decided disputes, by the department that filed them and the decision (upheld, rejected).",
+                &["department", "decision"],
+            ),
+        };
+        for d in &checks.departments {
+            for stage in crate::store::disputes::Stage::PENDING {
+                for family in [&g.pending, &g.overdue] {
+                    family
+                        .with_label_values(&[d.as_str(), stage.as_str()])
+                        .set(0);
+                }
+            }
+            for decision in ["upheld", "rejected"] {
+                g.decided.with_label_values(&[d.as_str(), decision]).set(0);
+            }
+        }
+        g
+    }
+}
+
+/// One department's disputes: counts per pending stage, overdue per
+/// pending stage, and decided per decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DisputeCounts {
+    /// By `Stage::PENDING` order.
+    pub pending: [u64; 3],
+    pub overdue: [u64; 3],
+    /// Upheld, rejected.
+    pub decided: [u64; 2],
 }
 
 /// Rectification gauges per department, read from the score store.
@@ -358,6 +415,7 @@ impl Metrics {
                 "Times a partition with unread messages sent nothing within processing.max_lag_ms, so later records were judged without it.",
             ),
             findings: FindingGauges::register(&r, checks),
+            disputes: DisputeGauges::register(&r, checks),
             registry: r,
         }
     }
@@ -375,6 +433,21 @@ impl Metrics {
             None => {
                 let _ = f.median.remove_label_values(&l);
             }
+        }
+    }
+
+    /// One department's disputes as the store holds them.
+    pub(crate) fn set_disputes(&self, department: &str, c: &DisputeCounts) {
+        let g = &self.disputes;
+        for (i, stage) in crate::store::disputes::Stage::PENDING.iter().enumerate() {
+            let l = [department, stage.as_str()];
+            g.pending.with_label_values(&l).set(clamped(c.pending[i]));
+            g.overdue.with_label_values(&l).set(clamped(c.overdue[i]));
+        }
+        for (i, decision) in ["upheld", "rejected"].iter().enumerate() {
+            g.decided
+                .with_label_values(&[department, decision])
+                .set(clamped(c.decided[i]));
         }
     }
 

@@ -5,4 +5,5 @@ pub mod health;
 pub mod metrics;
 
 pub use health::Health;
+pub(crate) use metrics::DisputeCounts;
 pub use metrics::{Metrics, Output};

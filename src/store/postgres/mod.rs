@@ -22,6 +22,7 @@
 //! log; this file opens the connections and holds them.
 
 mod codec;
+mod disputes;
 mod findings;
 mod ledger;
 mod read;

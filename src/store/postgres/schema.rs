@@ -10,7 +10,7 @@ use crate::store::columns::count_columns;
 
 /// The version this code writes. A migration from version `n` to `n + 1` is
 /// `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Schema v1, frozen: the SQLite store's v3 layout in PostgreSQL types.
 /// Days are DATEs limited to the years SQLite can sort (0000..=9999, year 0
@@ -97,7 +97,8 @@ INSERT INTO dqmon_schema (version) VALUES (0);
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`; each runs
 /// in one transaction with the version bump (PostgreSQL's DDL is
 /// transactional), so an interrupted upgrade resumes where it stopped.
-pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub(super) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] =
+    [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /// Schema v2, frozen: the SQLite store's v4 ledger (sealed reports, audit
 /// log), append-only by a trigger that refuses every UPDATE and DELETE (and
@@ -157,6 +158,60 @@ pub(super) const SCHEMA_V3: &str = "CREATE TABLE findings (
 );
 CREATE INDEX findings_open ON findings (department, opened_day) WHERE fixed_ms IS NULL;
 CREATE INDEX findings_fixed ON findings (department, (fixed_ms - opened_ms)) WHERE fixed_ms IS NOT NULL;
+";
+
+/// Schema v4, frozen: the SQLite store's v6 disputes, and every failed check
+/// of a record while it is disputable (`failures`, pruned by message time).
+pub(super) const SCHEMA_V4: &str = "CREATE TABLE failures (
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL,
+    record_offset BIGINT NOT NULL,
+    check_id TEXT NOT NULL,
+    record_id TEXT,
+    timestamp_ms BIGINT NOT NULL,
+    day DATE NOT NULL CHECK (day BETWEEN '0001-01-01 BC' AND '9999-12-31'),
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    PRIMARY KEY (topic, partition_id, record_offset, check_id)
+);
+-- The records that failed a check (disputes of it), and pruning by age.
+CREATE INDEX failures_check ON failures (dataset, check_id, day);
+CREATE INDEX failures_age ON failures (timestamp_ms);
+CREATE TABLE disputes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    topic TEXT,
+    partition_id INTEGER,
+    record_offset BIGINT,
+    from_day DATE NOT NULL,
+    to_day DATE NOT NULL,
+    record_id TEXT,
+    reason TEXT NOT NULL,
+    authority_department TEXT,
+    authority_dataset TEXT,
+    stage TEXT NOT NULL CHECK (stage IN ('filed', 'verifying', 'deciding', 'upheld', 'rejected')),
+    filed_ms BIGINT NOT NULL,
+    filed_day DATE NOT NULL,
+    filed_by TEXT NOT NULL,
+    accepted_ms BIGINT,
+    accepted_day DATE,
+    accepted_by TEXT,
+    verified_ms BIGINT,
+    verified_day DATE,
+    verified_by TEXT,
+    verification TEXT CHECK (verification IN ('ours_right', 'ours_wrong')),
+    verification_note TEXT,
+    decided_ms BIGINT,
+    decided_day DATE,
+    decided_by TEXT,
+    decision_reason TEXT,
+    CHECK ((topic IS NULL) = (partition_id IS NULL) AND (topic IS NULL) = (record_offset IS NULL))
+);
+CREATE INDEX disputes_finding ON disputes (dataset, check_id);
 ";
 
 /// Whether the version table exists (in the connection's search path).
@@ -420,3 +475,81 @@ pub(crate) const SELECT_FINDINGS: &str = "SELECT department, dataset, check_id, 
      WHERE ($1::text IS NULL OR department = $1) AND (fixed_ms IS NOT NULL) = $2 \
      AND ($4::date IS NULL OR opened_day <= $4) \
      ORDER BY opened_ms DESC, dataset COLLATE \"C\", check_id COLLATE \"C\", partition_id, record_offset LIMIT $3";
+
+// Disputes.
+
+/// A checkpoint's failures as parallel arrays; a failure stored before (a
+/// replay after a crash) is kept as it is.
+pub(crate) const INSERT_FAILURES: &str = "INSERT INTO failures (topic, partition_id, record_offset, check_id, \
+     record_id, timestamp_ms, day, department, dataset, dimension) \
+     SELECT * FROM UNNEST($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], \
+     $7::date[], $8::text[], $9::text[], $10::text[]) \
+     ON CONFLICT DO NOTHING";
+
+pub(crate) static PRUNE_FAILURES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM failures WHERE timestamp_ms < $1 AND {}",
+        crate::store::disputes::PRUNE_UNLESS_DISPUTED
+    )
+});
+
+const FAILURE_COLUMNS: &str = "f.topic, f.partition_id, f.record_offset, f.record_id, f.timestamp_ms, \
+     f.day, f.department, f.dataset, f.check_id, f.dimension";
+
+pub(crate) static SELECT_FAILURE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {FAILURE_COLUMNS} FROM failures f \
+         WHERE topic = $1 AND partition_id = $2 AND record_offset = $3 AND check_id = $4"
+    )
+});
+
+/// Every failure of the records of dataset $1 that failed check $2 on a day
+/// in $3..=$4, and (`at`) only at position ($5, $6, $7): two statements, so
+/// no parameter is a NULL whose type PostgreSQL would have to guess.
+fn select_failures_failing(at: bool) -> String {
+    let position = if at {
+        " AND g.topic = $5 AND g.partition_id = $6 AND g.record_offset = $7"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {FAILURE_COLUMNS} FROM failures g JOIN failures f \
+         ON f.topic = g.topic AND f.partition_id = g.partition_id AND f.record_offset = g.record_offset \
+         WHERE g.dataset = $1 AND g.check_id = $2 AND g.day BETWEEN $3 AND $4{position} \
+         ORDER BY f.topic COLLATE \"C\", f.partition_id, f.record_offset, f.check_id COLLATE \"C\""
+    )
+}
+
+pub(crate) static SELECT_FAILURES_FAILING: LazyLock<String> =
+    LazyLock::new(|| select_failures_failing(false));
+pub(crate) static SELECT_FAILURES_FAILING_AT: LazyLock<String> =
+    LazyLock::new(|| select_failures_failing(true));
+
+pub(crate) const INSERT_DISPUTE: &str = "INSERT INTO disputes (department, dataset, check_id, dimension, \
+     topic, partition_id, record_offset, from_day, to_day, record_id, reason, \
+     authority_department, authority_dataset, stage, filed_ms, filed_day, filed_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'filed', $14, $15, $16) RETURNING id";
+
+const DISPUTE_COLUMNS: &str = "id, department, dataset, check_id, dimension, topic, \
+     partition_id, record_offset, from_day, to_day, record_id, reason, authority_department, \
+     authority_dataset, stage, filed_ms, filed_day, filed_by, accepted_ms, accepted_day, accepted_by, \
+     verified_ms, verified_day, verified_by, verification, verification_note, decided_ms, \
+     decided_day, decided_by, decision_reason";
+
+pub(crate) static SELECT_DISPUTE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1"));
+
+/// The row a step changes, locked to the end of its transaction: a step
+/// done meanwhile waits, then this reads the row it left.
+pub(crate) static SELECT_DISPUTE_FOR_UPDATE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1 FOR UPDATE"));
+
+pub(crate) static SELECT_DISPUTES: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC"));
+
+/// Writes a step's columns, only from the stage the step was allowed in.
+pub(crate) const UPDATE_DISPUTE: &str = "UPDATE disputes SET stage = $2, \
+     accepted_ms = $3, accepted_day = $4, accepted_by = $5, \
+     verified_ms = $6, verified_day = $7, verified_by = $8, verification = $9, verification_note = $10, \
+     decided_ms = $11, decided_day = $12, decided_by = $13, decision_reason = $14 \
+     WHERE id = $1 AND stage = $15";

@@ -150,6 +150,8 @@ impl TestDb for PgDb {
             "seen",
             "violations",
             "partition_claims",
+            "failures",
+            "disputes",
             "dqmon_schema",
         ] {
             let digest: String = client
@@ -312,6 +314,154 @@ fn postgres_a_lost_connection_is_opened_again() {
     assert!(matches!(err, StoreError::Backend(_)), "{err}");
     assert_eq!(store.seen().unwrap().len(), 1);
     store.commit(&full_checkpoint_without_offsets()).unwrap();
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: DQMON_TEST_POSTGRES_URL"]
+fn postgres_a_version_3_store_migrates_to_disputes_and_keeps_its_findings() {
+    use crate::store::disputes::{DisputeStore, NewDispute, Scope, Step};
+    use crate::store::findings::{FindingStore, RecordAt, Status};
+    use crate::store::tests::d;
+    use crate::store::{AuditEntry, Failure, LedgerStore};
+
+    let db = PgDb::new();
+    {
+        // What a dqmon of schema v3 left, with a finding in it.
+        let mut admin = db.admin();
+        for step in &super::schema::MIGRATIONS[..3] {
+            admin.batch_execute(step).unwrap();
+        }
+        admin
+            .batch_execute(
+                "UPDATE dqmon_schema SET version = 3; \
+                 INSERT INTO findings (dataset, key_hash, check_id, opened_ms, department, \
+                 dimension, opened_day, topic, partition_id, record_offset) VALUES ('persons', \
+                 '\\x00000000000000010000000000000002', 'id.format', 5, 'tax', 'format', \
+                 '2026-06-15', 't', 0, 5)",
+            )
+            .unwrap();
+    }
+    assert!(matches!(
+        db.open(10),
+        Err(StoreError::NeedsMigration { found: 3, .. })
+    ));
+    assert_eq!(db.migrate().unwrap(), (3, SCHEMA_VERSION));
+    let store = db.open(10).unwrap();
+    assert_eq!(
+        store
+            .list_findings(None, Status::Open, None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    // Failures are written and pruned, except those a dispute covers: one
+    // of a record, one of a check over days (DATE columns on both sides).
+    let fail = |offset: i64, day: &str, check: &str| Failure {
+        at: RecordAt {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            record_id: None,
+        },
+        timestamp_ms: offset,
+        day: d(day),
+        department: "tax".into(),
+        dataset: "persons".into(),
+        check: check.into(),
+        dimension: crate::model::Dimension::Format,
+    };
+    let failures = vec![
+        fail(1, "2026-06-01", "a"),
+        fail(2, "2026-06-02", "a"),
+        fail(3, "2026-06-03", "b"),
+    ];
+    store
+        .commit(&Checkpoint {
+            failures: failures.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let audit = AuditEntry {
+        at_ms: 1,
+        actor: "hr".into(),
+        role: "department".into(),
+        action: "dispute.file".into(),
+        subject: String::new(),
+        detail: String::new(),
+    };
+    let new = |check: &str, scope: Scope| NewDispute {
+        department: "tax".into(),
+        dataset: "persons".into(),
+        check: check.into(),
+        dimension: crate::model::Dimension::Format,
+        scope,
+        record_id: None,
+        reason: "wrong".into(),
+        authority: None,
+        filed: Step {
+            at_ms: 1,
+            day: d("2026-06-05"),
+            actor: "hr".into(),
+        },
+    };
+    let first = store
+        .file_dispute(
+            &new(
+                "a",
+                Scope::Record {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset: 1,
+                    day: d("2026-06-01"),
+                },
+            ),
+            &audit,
+        )
+        .unwrap();
+    let second = store
+        .file_dispute(
+            &new(
+                "b",
+                Scope::Check {
+                    from: d("2026-06-03"),
+                    to: d("2026-06-30"),
+                },
+            ),
+            &audit,
+        )
+        .unwrap();
+    assert_eq!(second, first + 1);
+    assert_eq!(
+        store.audit(None, 1).unwrap()[0].entry.subject,
+        format!("dispute {second}")
+    );
+    store
+        .commit(&Checkpoint {
+            failures_before_ms: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+    let kept = store
+        .failures_failing("persons", "a", d("2026-06-01"), d("2026-06-30"), None)
+        .unwrap();
+    assert_eq!(kept, vec![failures[0].clone()]);
+    assert_eq!(
+        store.failure("t", 0, 3, "b").unwrap(),
+        Some(failures[2].clone())
+    );
+    assert_eq!(store.failure("t", 0, 2, "a").unwrap(), None);
+    assert_eq!(
+        store
+            .failures_failing(
+                "persons",
+                "b",
+                d("2026-06-01"),
+                d("2026-06-30"),
+                Some(("t", 0, 3))
+            )
+            .unwrap(),
+        vec![failures[2].clone()]
+    );
 }
 
 /// The trusted root of the test server's certificate, or an unrelated one.

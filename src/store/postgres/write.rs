@@ -1,7 +1,7 @@
 //! One checkpoint's writes inside the caller's transaction, in the order
 //! [`Checkpoint`] documents (counts, offsets, reference rows, seen rows,
-//! expiry, violations with pruning), each table in one statement; and
-//! claims with the fencing check.
+//! expiry, violations with pruning, findings, failures with pruning), each
+//! table in one statement; and claims with the fencing check.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,7 +81,8 @@ pub(crate) fn checkpoint(
         expire(conn, expiry)?;
     }
     write_violations(conn, &cp.violations, kept)?;
-    super::findings::write(conn, &cp.findings_opened, &cp.findings_fixed)
+    super::findings::write(conn, &cp.findings_opened, &cp.findings_fixed)?;
+    super::disputes::write(conn, &cp.failures, cp.failures_before_ms)
 }
 
 fn write_counts(conn: &mut Conn<'_>, counts: &[DayCounts]) -> Result<(), StoreError> {

@@ -89,7 +89,7 @@ pub(super) fn append_audit(conn: &mut Connection, entry: &AuditEntry) -> Result<
     Ok(id)
 }
 
-fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<i64, StoreError> {
+pub(super) fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<i64, StoreError> {
     Ok(conn.prepare_cached(INSERT_AUDIT)?.query_row(
         params![e.at_ms, e.actor, e.role, e.action, e.subject, e.detail],
         |r| r.get(0),

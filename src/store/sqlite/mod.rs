@@ -10,6 +10,7 @@
 //! database and holds the connection.
 
 mod codec;
+mod disputes;
 mod findings;
 mod ledger;
 mod read;
@@ -26,12 +27,14 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::disputes::{Action, Dispute, DisputeFilter, DisputeStore, Failure, NewDispute, Step};
 use super::findings::{FindingRecord, FindingStore, FixedStats, OpenFindingRow, Status};
 use super::version::check_version;
 use super::{
     AuditEntry, AuditRecord, Checkpoint, CheckpointStore, Claim, DayCounts, LedgerStore,
     ReferenceRow, ScoreStore, SealHead, SealRow, SeenRow, StoreError,
 };
+use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::{PartitionOffset, Violation};
 use read::Days;
 
@@ -219,6 +222,53 @@ impl FindingStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<FindingRecord>, StoreError> {
         findings::list(&self.lock(), department, status, opened_until, limit)
+    }
+}
+
+impl DisputeStore for SqliteStore {
+    fn file_dispute(&self, dispute: &NewDispute, audit: &AuditEntry) -> Result<i64, StoreError> {
+        disputes::file(&mut self.lock(), dispute, audit)
+    }
+
+    fn act(
+        &self,
+        id: i64,
+        action: &Action,
+        step: Step,
+        rules: &DisputeRules,
+        calendar: &WorkingDays,
+        audit: &AuditEntry,
+    ) -> Result<Option<Dispute>, StoreError> {
+        disputes::act(&mut self.lock(), id, action, step, rules, calendar, audit)
+    }
+
+    fn dispute(&self, id: i64) -> Result<Option<Dispute>, StoreError> {
+        disputes::get(&self.lock(), id)
+    }
+
+    fn disputes(&self, filter: &DisputeFilter, limit: usize) -> Result<Vec<Dispute>, StoreError> {
+        disputes::list(&self.lock(), filter, limit)
+    }
+
+    fn failure(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        check: &str,
+    ) -> Result<Option<Failure>, StoreError> {
+        disputes::find_failure(&self.lock(), topic, partition, offset, check)
+    }
+
+    fn failures_failing(
+        &self,
+        dataset: &str,
+        check: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        at: Option<(&str, i32, i64)>,
+    ) -> Result<Vec<Failure>, StoreError> {
+        disputes::failures_failing(&self.lock(), dataset, check, from, to, at)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::store::StoreError;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 pub(crate) use crate::store::columns::{COUNT_COLUMNS, count_columns};
 
@@ -157,9 +157,63 @@ const SCHEMA_V5: &str = "CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_open ON findings (department, opened_day) WHERE fixed_ms IS NULL;
 CREATE INDEX IF NOT EXISTS findings_fixed ON findings (department, fixed_ms - opened_ms) WHERE fixed_ms IS NOT NULL;";
 
+/// Schema v6, frozen: disputes, and every failed check of a record while it
+/// is disputable (`failures`, pruned by message time).
+const SCHEMA_V6: &str = "CREATE TABLE IF NOT EXISTS failures (
+    topic TEXT NOT NULL,
+    partition_id INTEGER NOT NULL,
+    record_offset INTEGER NOT NULL,
+    check_id TEXT NOT NULL,
+    record_id TEXT,
+    timestamp_ms INTEGER NOT NULL,
+    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    PRIMARY KEY (topic, partition_id, record_offset, check_id)
+) STRICT, WITHOUT ROWID;
+-- The records that failed a check (disputes of it), and pruning by age.
+CREATE INDEX IF NOT EXISTS failures_check ON failures (dataset, check_id, day);
+CREATE INDEX IF NOT EXISTS failures_age ON failures (timestamp_ms);
+CREATE TABLE IF NOT EXISTS disputes (
+    id INTEGER PRIMARY KEY,
+    department TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    topic TEXT,
+    partition_id INTEGER,
+    record_offset INTEGER,
+    from_day TEXT NOT NULL,
+    to_day TEXT NOT NULL,
+    record_id TEXT,
+    reason TEXT NOT NULL,
+    authority_department TEXT,
+    authority_dataset TEXT,
+    stage TEXT NOT NULL CHECK (stage IN ('filed', 'verifying', 'deciding', 'upheld', 'rejected')),
+    filed_ms INTEGER NOT NULL,
+    filed_day TEXT NOT NULL,
+    filed_by TEXT NOT NULL,
+    accepted_ms INTEGER,
+    accepted_day TEXT,
+    accepted_by TEXT,
+    verified_ms INTEGER,
+    verified_day TEXT,
+    verified_by TEXT,
+    verification TEXT CHECK (verification IN ('ours_right', 'ours_wrong')),
+    verification_note TEXT,
+    decided_ms INTEGER,
+    decided_day TEXT,
+    decided_by TEXT,
+    decision_reason TEXT,
+    CHECK ((topic IS NULL) = (partition_id IS NULL) AND (topic IS NULL) = (record_offset IS NULL))
+) STRICT;
+CREATE INDEX IF NOT EXISTS disputes_finding ON disputes (dataset, check_id);";
+
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] =
-    [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 /// The schema version a database was written with (0: none yet).
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
@@ -363,3 +417,62 @@ pub(crate) const SELECT_FINDINGS: &str = "SELECT department, dataset, check_id, 
      WHERE (?1 IS NULL OR department = ?1) AND ((?2 = 0 AND fixed_ms IS NULL) OR (?2 = 1 AND fixed_ms IS NOT NULL)) \
      AND (?4 IS NULL OR opened_day <= ?4) \
      ORDER BY opened_ms DESC, dataset, check_id, partition_id, record_offset LIMIT ?3";
+
+// Disputes.
+
+pub(crate) const INSERT_FAILURE: &str = "INSERT INTO failures (topic, partition_id, record_offset, check_id, \
+     record_id, timestamp_ms, day, department, dataset, dimension) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING";
+
+pub(crate) static PRUNE_FAILURES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM failures WHERE timestamp_ms < ?1 AND {}",
+        crate::store::disputes::PRUNE_UNLESS_DISPUTED
+    )
+});
+
+const FAILURE_COLUMNS: &str = "f.topic, f.partition_id, f.record_offset, f.record_id, f.timestamp_ms, \
+     f.day, f.department, f.dataset, f.check_id, f.dimension";
+
+pub(crate) static SELECT_FAILURE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {FAILURE_COLUMNS} FROM failures f \
+         WHERE topic = ?1 AND partition_id = ?2 AND record_offset = ?3 AND check_id = ?4"
+    )
+});
+
+/// Every failure of the records of dataset ?1 that failed check ?2 on a
+/// day in ?3..=?4 (at position ?5, ?6, ?7 when ?5 is not NULL).
+pub(crate) static SELECT_FAILURES_FAILING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {FAILURE_COLUMNS} FROM failures g JOIN failures f \
+         ON f.topic = g.topic AND f.partition_id = g.partition_id AND f.record_offset = g.record_offset \
+         WHERE g.dataset = ?1 AND g.check_id = ?2 AND g.day BETWEEN ?3 AND ?4 \
+         AND (?5 IS NULL OR (g.topic = ?5 AND g.partition_id = ?6 AND g.record_offset = ?7)) \
+         ORDER BY f.topic, f.partition_id, f.record_offset, f.check_id"
+    )
+});
+
+pub(crate) const INSERT_DISPUTE: &str = "INSERT INTO disputes (department, dataset, check_id, dimension, \
+     topic, partition_id, record_offset, from_day, to_day, record_id, reason, \
+     authority_department, authority_dataset, stage, filed_ms, filed_day, filed_by) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'filed', ?14, ?15, ?16) RETURNING id";
+
+pub(crate) const DISPUTE_COLUMNS: &str = "id, department, dataset, check_id, dimension, topic, \
+     partition_id, record_offset, from_day, to_day, record_id, reason, authority_department, \
+     authority_dataset, stage, filed_ms, filed_day, filed_by, accepted_ms, accepted_day, accepted_by, \
+     verified_ms, verified_day, verified_by, verification, verification_note, decided_ms, \
+     decided_day, decided_by, decision_reason";
+
+pub(crate) static SELECT_DISPUTE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = ?1"));
+
+pub(crate) static SELECT_DISPUTES: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC"));
+
+/// Writes a step's columns, only from the stage the step was allowed in.
+pub(crate) const UPDATE_DISPUTE: &str = "UPDATE disputes SET stage = ?2, \
+     accepted_ms = ?3, accepted_day = ?4, accepted_by = ?5, \
+     verified_ms = ?6, verified_day = ?7, verified_by = ?8, verification = ?9, verification_note = ?10, \
+     decided_ms = ?11, decided_day = ?12, decided_by = ?13, decision_reason = ?14 \
+     WHERE id = ?1 AND stage = ?15";

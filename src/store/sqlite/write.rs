@@ -75,7 +75,8 @@ pub(crate) fn checkpoint(
         expire(tx, expiry)?;
     }
     write_violations(tx, &cp.violations, kept)?;
-    super::findings::write(tx, &cp.findings_opened, &cp.findings_fixed)
+    super::findings::write(tx, &cp.findings_opened, &cp.findings_fixed)?;
+    super::disputes::write(tx, &cp.failures, cp.failures_before_ms)
 }
 
 fn write_counts(tx: &Transaction<'_>, counts: &[DayCounts]) -> Result<(), StoreError> {

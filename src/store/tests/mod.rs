@@ -6,15 +6,18 @@
 //!
 //! `behaviour` has one example per rule, `exactness` the kill -9 and
 //! grouping properties, `fencing` the partition claims, `ledger` the sealed
-//! reports and the audit log, `findings` rectification.
+//! reports and the audit log, `findings` rectification, `disputes` the
+//! disputes and what they withdraw from the scores.
 
 mod behaviour;
+mod disputes;
 mod exactness;
 mod fencing;
 mod findings;
 mod ledger;
 
 pub(crate) use behaviour::*;
+pub(crate) use disputes::*;
 pub(crate) use exactness::*;
 pub(crate) use fencing::*;
 pub(crate) use findings::*;
@@ -35,6 +38,7 @@ pub(crate) trait TestDb: Sized {
         + ScoreStore
         + LedgerStore
         + crate::store::FindingStore
+        + crate::store::DisputeStore
         + std::fmt::Debug
         + Send
         + Sync
@@ -125,6 +129,9 @@ macro_rules! store_tests {
             the_ledger_refuses_every_change_to_a_written_row,
             findings_open_fix_restore_and_summarise,
             findings_written_twice_in_one_checkpoint,
+            disputes_withdraw_exactly_what_they_cover,
+            dispute_steps_follow_the_procedure_and_are_audited,
+            failures_are_kept_while_disputable,
         );
     };
     (@tests plain $db:ty; $($name:ident),* $(,)?) => {
@@ -250,6 +257,21 @@ pub(crate) fn full_checkpoint(records: u64, next_offset: i64) -> Checkpoint {
             },
         }],
         findings_fixed: Vec::new(),
+        failures: vec![crate::store::Failure {
+            at: crate::store::findings::RecordAt {
+                topic: "t".into(),
+                partition: 0,
+                offset: next_offset,
+                record_id: None,
+            },
+            timestamp_ms: next_offset,
+            day: d("2026-06-15"),
+            department: "tax".into(),
+            dataset: "persons".into(),
+            check: "id.format".into(),
+            dimension: Dimension::Format,
+        }],
+        failures_before_ms: None,
         claims: Vec::new(),
     }
 }

@@ -13,6 +13,7 @@
 mod audit;
 mod auth;
 mod config;
+mod disputes;
 mod error;
 mod findings;
 mod openapi;
@@ -82,6 +83,23 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/seals/chain", get(seals::get_chain))
         .route("/api/v1/audit", get(audit::get_audit))
         .route("/api/v1/findings", get(findings::get_findings))
+        .route(
+            "/api/v1/disputes",
+            get(disputes::get_disputes).post(disputes::post_dispute),
+        )
+        .route("/api/v1/disputes/{id}", get(disputes::get_dispute))
+        .route(
+            "/api/v1/disputes/{id}/acceptance",
+            post(disputes::post_acceptance),
+        )
+        .route(
+            "/api/v1/disputes/{id}/verification",
+            post(disputes::post_verification),
+        )
+        .route(
+            "/api/v1/disputes/{id}/decision",
+            post(disputes::post_decision),
+        )
         .route(
             "/api/v1/sign-in-link",
             post(sign_in_link::post_sign_in_link),

@@ -34,7 +34,7 @@ fn openapi(state: &ApiState) -> Value {
             "description": "Data-quality scores of the exchange's departments. A department's score for a period is the weighted mean, over the dimensions with at least one outcome, of passed/(passed+failed), times 100. Officer tokens see every department; department tokens only their own."
         },
         "security": [{"bearerAuth": []}],
-        "paths": paths(limit_max),
+        "paths": with_dispute_paths(paths(limit_max)),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(&state.checks.departments),
@@ -86,6 +86,134 @@ fn seal_responses() -> Value {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     });
     responses
+}
+
+/// `paths` with those of disputes.
+fn with_dispute_paths(mut paths: Value) -> Value {
+    let dispute = json!({"description": "The dispute as it stands now",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dispute"}}}});
+    let id = json!([{"name": "id", "in": "path", "required": true,
+        "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}]);
+    let step = |summary: &str, who: &str, body: Option<&str>| {
+        let mut responses = with_not_found(
+            with_errors(dispute.clone()),
+            "No such dispute, or not one this token is party to",
+        );
+        responses["403"] = json!({"description": who,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        responses["409"] = json!({"description": "The dispute is not at the stage this step follows",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        let mut op = json!({"summary": summary, "parameters": id, "responses": responses});
+        if let Some(body) = body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+        }
+        json!({"post": op})
+    };
+    let mut file = with_not_found(
+        with_errors(json!({"description": "unused"})),
+        "The record has no kept failure of this check",
+    );
+    if let Some(map) = file.as_object_mut() {
+        map.remove("200");
+    }
+    file["201"] = json!({"description": "The dispute, filed, with its audit entry",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dispute"}}}});
+    file["403"] = json!({"description": "Not a department token, or not the dataset's department",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    file["409"] = json!({"description": "The period has not begun",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    paths["/api/v1/disputes"] = json!({
+        "get": {
+            "summary": "Disputes (异议), newest first: all for officers; for a department those it filed or must verify",
+            "parameters": [{"name": "stage", "in": "query", "required": false,
+                "schema": {"type": "string", "enum": ["filed", "verifying", "deciding", "upheld", "rejected", "pending"]}}],
+            "responses": with_errors(json!({"description": "Disputes",
+                "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Dispute"}}}}}))
+        },
+        "post": {
+            "summary": "Files a dispute (department tokens): one record's failure of a check, or a check of one of its datasets over a period",
+            "description": "Deadlines count in working days of governance.yaml: the officer accepts within accept_within_working_days, the authoritative department (cross-source checks) verifies within verify_within_working_days of acceptance, the officer decides within decide_within_working_days of filing. An upheld dispute withdraws the finding from the scores; if the authority said its value was wrong, the conflict is charged to its dataset.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DisputeFiling"}}}},
+            "responses": file
+        }
+    });
+    let mut one = with_not_found(
+        with_errors(dispute.clone()),
+        "No such dispute, or not one this token is party to",
+    );
+    one["403"] = json!({"description": "Not used: a department not party to the dispute gets 404",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    paths["/api/v1/disputes/{id}"] =
+        json!({"get": {"summary": "One dispute", "parameters": id, "responses": one}});
+    paths["/api/v1/disputes/{id}/acceptance"] = step(
+        "Accepts a filed dispute (officers)",
+        "Not an officer token",
+        None,
+    );
+    paths["/api/v1/disputes/{id}/verification"] = step(
+        "The authoritative department's answer on its value (its token only): ours_right or ours_wrong (corrected)",
+        "Not the authoritative department's token",
+        Some("DisputeVerification"),
+    );
+    paths["/api/v1/disputes/{id}/decision"] = step(
+        "Decides a dispute (officers): upheld withdraws the finding, rejected needs a reason",
+        "Not an officer token",
+        Some("DisputeDecision"),
+    );
+    paths
+}
+
+/// The schemas of disputes.
+fn dispute_schemas(s: &mut Value) {
+    let text = json!({"type": "string", "minLength": 1, "maxLength": super::disputes::MAX_TEXT_CHARS, "pattern": "\\S"});
+    let step = json!({"type": "object", "additionalProperties": false, "required": ["at", "by"],
+        "properties": {"at": {"type": "string", "format": "date-time"}, "by": {"type": "string"}}});
+    let step_or_null = json!({"oneOf": [step, {"type": "null"}]});
+    let text_or_null = json!({"type": ["string", "null"]});
+    s["DisputeFiling"] = json!({"type": "object", "additionalProperties": false,
+        "required": ["dataset", "check", "reason"],
+        "properties": {
+            "dataset": {"type": "string"}, "check": {"type": "string"}, "reason": text,
+            "record": {"type": "object", "additionalProperties": false, "required": ["topic", "partition", "offset"],
+                "properties": {"topic": {"type": "string"},
+                    "partition": {"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX},
+                    "offset": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}},
+            "period": {"type": "string", "pattern": pattern()}},
+        "description": "Exactly one of record and period"});
+    s["DisputeVerification"] = json!({"type": "object", "additionalProperties": false, "required": ["answer"],
+        "properties": {"answer": {"type": "string", "enum": ["ours_right", "ours_wrong"]}, "note": text}});
+    s["DisputeDecision"] = json!({"description": "A rejection needs a reason", "oneOf": [
+        {"type": "object", "additionalProperties": false, "required": ["decision"],
+         "properties": {"decision": {"const": "upheld"}, "reason": text}},
+        {"type": "object", "additionalProperties": false, "required": ["decision", "reason"],
+         "properties": {"decision": {"const": "rejected"}, "reason": text}}]});
+    s["Dispute"] = json!({"type": "object", "additionalProperties": false,
+        "required": ["id", "department", "dataset", "check", "dimension", "scope", "record_id", "reason", "authority",
+                     "stage", "due", "overdue", "filed", "accepted", "verified", "verification", "verification_note",
+                     "decided", "decision_reason", "charged_to_authority"],
+        "properties": {
+            "id": {"type": "integer", "minimum": 1},
+            "department": {"type": "string"}, "dataset": {"type": "string"}, "check": {"type": "string"},
+            "dimension": {"type": "string", "enum": Dimension::ALL.map(Dimension::as_str)},
+            "scope": {"oneOf": [
+                {"type": "object", "additionalProperties": false, "required": ["kind", "topic", "partition", "offset", "day"],
+                 "properties": {"kind": {"const": "record"}, "topic": {"type": "string"}, "partition": {"type": "integer"},
+                    "offset": {"type": "integer"}, "day": {"type": "string", "format": "date"}}},
+                {"type": "object", "additionalProperties": false, "required": ["kind", "from", "to"],
+                 "properties": {"kind": {"const": "check"}, "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"}}}]},
+            "record_id": text_or_null,
+            "reason": {"type": "string"},
+            "authority": {"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": false,
+                "required": ["department", "dataset"],
+                "properties": {"department": {"type": "string"}, "dataset": {"type": "string"}}}]},
+            "stage": {"type": "string", "enum": ["filed", "verifying", "deciding", "upheld", "rejected"]},
+            "due": {"type": ["string", "null"], "format": "date", "description": "Last day of the current stage's deadline"},
+            "overdue": {"type": "boolean"},
+            "filed": step, "accepted": step_or_null, "verified": step_or_null, "decided": step_or_null,
+            "verification": {"type": ["string", "null"], "enum": ["ours_right", "ours_wrong", null]},
+            "verification_note": text_or_null, "decision_reason": text_or_null,
+            "charged_to_authority": {"type": "boolean"}}});
 }
 
 /// `responses` with a 404 (`what` is not found).
@@ -274,6 +402,7 @@ fn parameters(departments: &[String]) -> Value {
 /// holds periods of older contracts), so they are not enumerated.
 fn schemas(grades: &Grades) -> Value {
     let mut s = data_schemas(grades);
+    dispute_schemas(&mut s);
     let sha = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
     let bounds = json!({"type": "object", "additionalProperties": false, "required": ["from", "to"],
                         "properties": {

@@ -13,7 +13,7 @@ use crate::model::Violation;
 use crate::model::period::PeriodBounds;
 use crate::store::assessment::{self, Actor, SealAction, SealMark, Served};
 use crate::store::findings::{self, FindingStore};
-use crate::store::{AuditRecord, LedgerStore, ScoreStore, SealHead};
+use crate::store::{AuditRecord, DisputeStore, LedgerStore, ScoreStore, SealHead};
 use crate::tally::{Chain, Step, Trend, TrendPoint};
 
 /// Shared by the API and the scorecard pages.
@@ -24,6 +24,8 @@ pub struct ApiState {
     pub ledger: Arc<dyn LedgerStore>,
     /// The same store's rectification findings.
     pub findings: Arc<dyn FindingStore>,
+    /// The same store's disputes and kept failures.
+    pub disputes: Arc<dyn DisputeStore>,
     pub checks: Arc<Checks>,
     pub config: Arc<ApiConfig>,
     /// Signed-in browsers and one-time sign-in links.
@@ -32,7 +34,7 @@ pub struct ApiState {
 
 impl ApiState {
     /// Sessions last `config.session_ttl_secs`.
-    pub fn new<S: ScoreStore + LedgerStore + FindingStore + 'static>(
+    pub fn new<S: ScoreStore + LedgerStore + FindingStore + DisputeStore + 'static>(
         store: Arc<S>,
         checks: Arc<Checks>,
         config: Arc<ApiConfig>,
@@ -41,6 +43,7 @@ impl ApiState {
         Self {
             ledger: store.clone(),
             findings: store.clone(),
+            disputes: store.clone(),
             store,
             checks,
             config,
@@ -55,11 +58,16 @@ impl ApiState {
         period: PeriodBounds,
         department: Option<String>,
     ) -> Result<Served, ApiError> {
-        let (store, ledger, checks) =
-            (self.store.clone(), self.ledger.clone(), self.checks.clone());
+        let (store, disputes, ledger, checks) = (
+            self.store.clone(),
+            self.disputes.clone(),
+            self.ledger.clone(),
+            self.checks.clone(),
+        );
         blocking(move || {
             Ok(assessment::served_scores(
                 &*store,
+                &*disputes,
                 &*ledger,
                 &checks,
                 period,
@@ -77,8 +85,12 @@ impl ApiState {
         action: SealAction,
         who: &Identity,
     ) -> Result<SealMark, ApiError> {
-        let (store, ledger, checks) =
-            (self.store.clone(), self.ledger.clone(), self.checks.clone());
+        let (store, disputes, ledger, checks) = (
+            self.store.clone(),
+            self.disputes.clone(),
+            self.ledger.clone(),
+            self.checks.clone(),
+        );
         let actor = Actor {
             name: who.name.clone(),
             role: who.access.role().to_owned(),
@@ -86,7 +98,7 @@ impl ApiState {
         };
         let mark = blocking(move || {
             Ok(assessment::seal_period(
-                &*store, &*ledger, &checks, period, today, action, &actor,
+                &*store, &*disputes, &*ledger, &checks, period, today, action, &actor,
             )?)
         })
         .await?;
@@ -131,8 +143,12 @@ impl ApiState {
         until: NaiveDate,
         department: Option<String>,
     ) -> Result<Trend, ApiError> {
-        let (store, ledger, checks) =
-            (self.store.clone(), self.ledger.clone(), self.checks.clone());
+        let (store, disputes, ledger, checks) = (
+            self.store.clone(),
+            self.disputes.clone(),
+            self.ledger.clone(),
+            self.checks.clone(),
+        );
         blocking(move || {
             // One ledger read, then the sealed weeks or months only are
             // served from their seals.
@@ -149,11 +165,13 @@ impl ApiState {
                     let bounds = PeriodBounds::clamped(from, to);
                     let dep = department.as_deref();
                     if !sealed.contains(&(bounds.from, bounds.to)) {
-                        let scores = assessment::live_scores(&*store, &checks, bounds, dep)?;
+                        let scores =
+                            assessment::live_scores(&*store, &*disputes, &checks, bounds, dep)?;
                         return Ok(TrendPoint::new(p, &scores));
                     }
-                    let served =
-                        assessment::served_scores(&*store, &*ledger, &checks, bounds, dep)?;
+                    let served = assessment::served_scores(
+                        &*store, &*disputes, &*ledger, &checks, bounds, dep,
+                    )?;
                     let mut point = TrendPoint::new(p, &served.scores);
                     point.sealed = served.seal.map(|s| s.sha256);
                     Ok(point)
