@@ -136,7 +136,8 @@ fn render_department(
         (findings_summary(findings))
         p { a href={ "/departments/" (department) "/findings" } { "查看待整改问题 Open findings →" } " "
             a href={ "/departments/" (department) "/findings?status=overdue" } { "逾期 Overdue →" } " "
-            a href={ "/departments/" (department) "/findings?status=fixed" } { "已整改 Fixed →" } }
+            a href={ "/departments/" (department) "/findings?status=fixed" } { "已整改 Fixed →" } " "
+            a href="/disputes" { "异议 Disputes →" } }
         h2 { "维度 Dimensions" }
         (dimensions_table(checks, d))
         h2 { "数据集 Datasets" }

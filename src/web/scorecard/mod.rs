@@ -6,6 +6,7 @@
 //! also accept the session cookie that signing in sets (`login.rs`).
 
 mod department;
+mod disputes;
 mod findings;
 mod layout;
 mod login;
@@ -34,6 +35,10 @@ pub fn pages(state: ApiState) -> Router {
             "/departments/{department}/findings",
             get(findings::findings_page),
         )
+        .route("/disputes", get(disputes::disputes_page))
+        .route("/disputes/{id}/accept", post(disputes::post_accept))
+        .route("/disputes/{id}/verify", post(disputes::post_verify))
+        .route("/disputes/{id}/decide", post(disputes::post_decide))
         .route("/scores.csv", get(ranking::csv_download))
         .route("/seals", post(seals::post_seal))
         .route("/login", get(login::login_get).post(login::login_post))

@@ -1,0 +1,271 @@
+//! `/disputes`: the disputes (异议) the signed-in token sees (officers
+//! every one; a department those it filed or is asked to verify), newest
+//! first, each with the form of its next step for the viewer's role, which
+//! posts here: the same calls as `POST /api/v1/disputes/{id}/…`, the same
+//! audit entries, then back to the list. The session cookie is
+//! SameSite=Strict, so another site cannot post these forms as the user.
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{dimension_label, error_page, header_bar, page};
+use super::login::{SignedIn, SignedInAs};
+use super::period::Today;
+use crate::store::disputes::{Dispute, Scope, Stage, Step, Verification};
+use crate::web::api::{Access, ApiError, ApiState};
+
+const TITLE: &str = "异议 Disputes";
+
+pub(super) async fn disputes_page(
+    SignedIn(access): SignedIn,
+    State(state): State<ApiState>,
+    Today(today): Today,
+) -> Response {
+    match state.disputes_seen_by(&access, vec![]).await {
+        Ok(list) => page(StatusCode::OK, TITLE, render(&state, &access, &list, today)),
+        Err(e) => error_page(e),
+    }
+}
+
+/// The authoritative department's answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyForm {
+    answer: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The officer's decision.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DecideForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A form field left empty is not given.
+fn given(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.trim().is_empty())
+}
+
+/// Back to the list once done, or the error as a page.
+fn done<T>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(_) => Redirect::to("/disputes").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+/// The dispute id of a path: 404 when it is not one.
+fn dispute_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no dispute {id:?}")))
+}
+
+pub(super) async fn post_accept(
+    SignedInAs(who): SignedInAs,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let id = dispute_id(&id)?;
+        state.accept_dispute(&who, id).await
+    }
+    .await;
+    done(result)
+}
+
+pub(super) async fn post_verify(
+    SignedInAs(who): SignedInAs,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    form: Result<Form<VerifyForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let id = dispute_id(&id)?;
+        let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        state
+            .verify_dispute(&who, id, &form.answer, given(&form.note))
+            .await
+    }
+    .await;
+    done(result)
+}
+
+pub(super) async fn post_decide(
+    SignedInAs(who): SignedInAs,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    form: Result<Form<DecideForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let id = dispute_id(&id)?;
+        let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        state
+            .decide_dispute(&who, id, &form.decision, given(&form.reason))
+            .await
+    }
+    .await;
+    done(result)
+}
+
+/// A step's time in the exchange's zone, as people read it, and who did it.
+fn step_text(s: &Step, tz: chrono_tz::Tz) -> Markup {
+    let at = chrono::DateTime::from_timestamp_millis(s.at_ms).map_or_else(
+        || s.at_ms.to_string(),
+        |t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+    );
+    html! { span.muted { (at) " · " (s.actor) } }
+}
+
+fn stage_label(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Filed => "已提交 filed",
+        Stage::Verifying => "核实中 verifying",
+        Stage::Deciding => "待裁定 deciding",
+        Stage::Upheld => "已采纳 upheld",
+        Stage::Rejected => "已驳回 rejected",
+    }
+}
+
+fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveDate) -> Markup {
+    let checks = &state.checks;
+    let tz = checks.time_zone;
+    let (rules, calendar) = (&checks.governance.disputes, &checks.working_days);
+    html! {
+        (header_bar(TITLE, true))
+        p { a href="/" { "← 返回评分卡 Back to the scorecard" } }
+        p.muted {
+            "部门可对本部门数据的检查结果提出异议；主管部门受理并裁定，跨源比对的检查先由权威部门核实。"
+            br;
+            "A department may dispute a finding on its own data; the officer accepts and decides, and for a cross-source check the authoritative department verifies first. "
+            "Times in " (tz.name()) "."
+        }
+        @if disputes.is_empty() {
+            p.muted { "暂无 None." }
+        } @else {
+            table #disputes {
+                thead { tr {
+                    th.num { "编号 Id" } th { "部门 Department" } th { "数据集 Dataset" } th { "检查 Check" }
+                    th { "异议对象 Contested" } th { "理由 Reason" } th { "状态 Stage" } th { "期限 Due" }
+                    th { "核实 Verification" } th { "裁定 Decision" }
+                } }
+                tbody {
+                    @for d in disputes {
+                        @let overdue = d.overdue(rules, calendar, today);
+                        tr id={ "dispute-" (d.id) } {
+                            td.num { (d.id) }
+                            td { (checks.department_name(&d.department)) }
+                            td { (d.dataset) }
+                            td {
+                                code { (d.check) } br;
+                                span.muted { (dimension_label(d.dimension)) }
+                            }
+                            td { (contested(d)) }
+                            td {
+                                (d.reason) br;
+                                (step_text(&d.filed, tz))
+                            }
+                            td { (stage_label(d.stage)) }
+                            td {
+                                @if let Some(due) = d.due(rules, calendar) { (due) }
+                                @if overdue { " " strong.bad.overdue { "逾期 overdue" } }
+                            }
+                            td {
+                                @if let Some(a) = &d.authority {
+                                    span.muted { (checks.department_name(&a.department)) " · " (a.dataset) } br;
+                                }
+                                @match d.verification {
+                                    Some(Verification::OursRight) => "我方数据正确 Ours is right",
+                                    Some(Verification::OursWrong) => "我方数据有误，已更正 Ours was wrong, corrected",
+                                    None => "",
+                                }
+                                @if let Some(n) = &d.verification_note { br; (n) }
+                                @if let Some(s) = &d.verified { br; (step_text(s, tz)) }
+                            }
+                            td {
+                                @if let Some(s) = &d.decided {
+                                    (stage_label(d.stage))
+                                    @if d.charges_authority() { br; span.muted { "计入权威部门 Charged to the authority" } }
+                                    @if let Some(r) = &d.decision_reason { br; (r) }
+                                    br; (step_text(s, tz))
+                                }
+                            }
+                        }
+                        @let form = next_step(access, d, overdue);
+                        @if let Some(form) = form {
+                            tr.next-step { td {} td colspan="9" { (form) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The record (or the check over its days) a dispute contests.
+fn contested(d: &Dispute) -> Markup {
+    html! {
+        @match &d.scope {
+            Scope::Record { topic, partition, offset, day } => {
+                @if let Some(id) = &d.record_id { code { (id) } br; }
+                span.muted { (topic) " / " (partition) " / " (offset) " · " (day) }
+            }
+            Scope::Check { from, to } => {
+                "检查 Check " (from) " — " (to)
+            }
+        }
+    }
+}
+
+/// The form of a pending dispute's next step, for the viewer's role.
+fn next_step(access: &Access, d: &Dispute, overdue: bool) -> Option<Markup> {
+    let authority = d.authority.as_ref().map(|a| a.department.as_str());
+    let decide = || {
+        html! {
+            form.dispute-decide method="post" action={ "/disputes/" (d.id) "/decide" } {
+                label { "裁定 Decision " select name="decision" {
+                    option value="upheld" { "采纳 Uphold" }
+                    option value="rejected" { "驳回 Reject" }
+                } }
+                " "
+                label { "理由 Reason " input type="text" name="reason" maxlength="2000"; }
+                " "
+                button type="submit" { "裁定 Decide" }
+            }
+        }
+    };
+    match (access, d.stage) {
+        (Access::Officer, Stage::Filed) => Some(html! {
+            form.dispute-accept method="post" action={ "/disputes/" (d.id) "/accept" } {
+                button type="submit" { "受理 Accept" }
+            }
+        }),
+        // Past the authority's deadline the officer may decide without it.
+        (Access::Officer, Stage::Verifying) if overdue => Some(decide()),
+        (Access::Officer, Stage::Deciding) => Some(decide()),
+        (Access::Department(dep), Stage::Verifying) if Some(dep.as_str()) == authority => {
+            Some(html! {
+                form.dispute-verify method="post" action={ "/disputes/" (d.id) "/verify" } {
+                    label { "核实 Answer " select name="answer" {
+                        option value="ours_right" { "我方数据正确 Ours is right" }
+                        option value="ours_wrong" { "我方数据有误，已更正 Ours was wrong, corrected" }
+                    } }
+                    " "
+                    label { "说明 Note " input type="text" name="note" maxlength="2000"; }
+                    " "
+                    button type="submit" { "提交核实 Verify" }
+                }
+            })
+        }
+        _ => None,
+    }
+}

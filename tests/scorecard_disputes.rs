@@ -1,0 +1,292 @@
+//! The disputes page of the scorecard (`/disputes`), through the router
+//! (`oneshot`) on an in-memory store: a dispute filed through the API shows
+//! to the officer with its accept form, not to an unrelated department, and
+//! the form moves it to its next stage.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use dqmon::catalog::Checks;
+use dqmon::model::Dimension;
+use dqmon::store::findings::RecordAt;
+use dqmon::store::sqlite::SqliteStore;
+use dqmon::store::{Checkpoint, CheckpointStore as _, Failure};
+use dqmon::web::api::{ApiConfig, ApiState, NamedToken, Role, routes, token_sha256};
+use dqmon::web::scorecard::pages;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const OFFICER: &str = "officer-token-0000000001";
+const HRSS: &str = "hrss-token-0000000000001";
+const POLICE: &str = "police-token-00000000001";
+const TAX: &str = "tax-token-00000000000001";
+const TOPIC: &str = "exchange.hrss.social_insurance";
+
+fn token(name: &str, role: Role, department: Option<&str>, secret: &str) -> NamedToken {
+    NamedToken {
+        name: name.into(),
+        role,
+        department: department.map(str::to_owned),
+        sha256: token_sha256(secret),
+    }
+}
+
+/// Two checks of hrss's social_insurance from the contracts in `checks/`:
+/// one of its own, and the cross-source one (compared with
+/// public_security's register).
+fn the_checks(checks: &Checks) -> [(String, Dimension); 2] {
+    let ds = checks.dataset("hrss", "social_insurance").unwrap();
+    let pick = |cross: bool| {
+        let c = ds
+            .checks
+            .iter()
+            .find(|c| checks.authority_of(ds, &c.id).is_some() == cross)
+            .unwrap();
+        (c.id.clone(), c.dimension)
+    };
+    [pick(false), pick(true)]
+}
+
+/// The API and the pages on one state, with a kept failure of hrss's for
+/// each check: its own at offset 41, the cross-source one at offset 42.
+fn app() -> (Router, [String; 2]) {
+    let checks = Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap());
+    let picked = the_checks(&checks);
+    let store = SqliteStore::in_memory(10).unwrap();
+    let failures = picked
+        .iter()
+        .zip([41, 42])
+        .map(|((check, dimension), offset)| Failure {
+            at: RecordAt {
+                topic: TOPIC.into(),
+                partition: 2,
+                offset,
+                record_id: Some(format!("SI-{offset}")),
+            },
+            timestamp_ms: 1_772_424_000_000,
+            day: "2026-03-02".parse().unwrap(),
+            department: "hrss".into(),
+            dataset: "social_insurance".into(),
+            check: check.clone(),
+            dimension: *dimension,
+        })
+        .collect();
+    store
+        .commit(&Checkpoint {
+            failures,
+            ..Checkpoint::default()
+        })
+        .unwrap();
+    let config = ApiConfig {
+        tokens: vec![
+            token("officer-wang", Role::Officer, None, OFFICER),
+            token("hrss-desk", Role::Department, Some("hrss"), HRSS),
+            token(
+                "police-desk",
+                Role::Department,
+                Some("public_security"),
+                POLICE,
+            ),
+            token("tax-desk", Role::Department, Some("tax"), TAX),
+        ],
+        ..ApiConfig::default()
+    };
+    let state = ApiState::new(Arc::new(store), checks, Arc::new(config));
+    let [(own, _), (cross, _)] = picked;
+    (routes(state.clone()).merge(pages(state)), [own, cross])
+}
+
+async fn send(app: &Router, r: Request<Body>) -> (StatusCode, Option<String>, String) {
+    let response = app.clone().oneshot(r).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, location, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn bearer(r: axum::http::request::Builder, token: &str) -> axum::http::request::Builder {
+    r.header(header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+/// Signs `token` in through the login form, as a browser does: the
+/// session cookie it sets, as `name=value`.
+async fn session_cookie(app: &Router, token: &str) -> String {
+    let login = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap();
+    let response = app.clone().oneshot(login).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &Router, cookie: &str) -> String {
+    let r = Request::get("/disputes")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = send(app, r).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+fn form(uri: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+async fn file(app: &Router, check: &str, offset: i64) -> i64 {
+    let filing = json!({
+        "dataset": "social_insurance",
+        "check": check,
+        "reason": "the value <is> right",
+        "record": {"topic": TOPIC, "partition": 2, "offset": offset},
+    });
+    let r = bearer(Request::post("/api/v1/disputes"), HRSS)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(filing.to_string()))
+        .unwrap();
+    let (status, _, body) = send(app, r).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["id"].as_i64().unwrap()
+}
+
+async fn stage(app: &Router, id: i64) -> String {
+    let r = bearer(Request::get(format!("/api/v1/disputes/{id}")), OFFICER)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = send(app, r).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["stage"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_officer_sees_a_dispute_and_accepts_it_from_the_page() {
+    let (app, [check, _]) = app();
+    let id = file(&app, &check, 41).await;
+    let accept = format!("/disputes/{id}/accept");
+    let officer = session_cookie(&app, OFFICER).await;
+    let tax = session_cookie(&app, TAX).await;
+    let hrss = session_cookie(&app, HRSS).await;
+
+    // The officer sees it, escaped, with its accept form.
+    let body = page(&app, &officer).await;
+    assert!(body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
+    assert!(body.contains("SI-41"), "{body}");
+    assert!(body.contains(&check), "{body}");
+    assert!(body.contains("the value &lt;is&gt; right"), "{body}");
+    assert!(body.contains(&format!(r#"action="{accept}""#)), "{body}");
+    assert!(!body.contains("<script"));
+
+    // Its department sees it, without the officer's form; tax does not see it.
+    let body = page(&app, &hrss).await;
+    assert!(body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
+    assert!(!body.contains(&accept), "{body}");
+    let body = page(&app, &tax).await;
+    assert!(!body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
+    assert!(!body.contains("SI-41"), "{body}");
+
+    // Without a session, to the login form; a department may not accept.
+    let (status, location, _) =
+        send(&app, Request::post(&accept).body(Body::empty()).unwrap()).await;
+    assert!(status.is_redirection());
+    assert!(location.unwrap().starts_with("/login"));
+    let (status, _, _) = send(&app, form(&accept, &hrss, "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(stage(&app, id).await, "filed");
+
+    // The officer's accept: back to the list (303), at its next stage.
+    let (status, location, _) = send(&app, form(&accept, &officer, "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/disputes"));
+    assert_eq!(stage(&app, id).await, "deciding");
+    // Accepting twice is out of order.
+    let (status, _, _) = send(&app, form(&accept, &officer, "")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // The page now offers no accept form for it.
+    let body = page(&app, &officer).await;
+    assert!(!body.contains(&format!(r#"action="{accept}""#)), "{body}");
+}
+
+#[tokio::test]
+async fn the_officer_decides_from_the_page() {
+    let (app, [check, _]) = app();
+    let id = file(&app, &check, 41).await;
+    let officer = session_cookie(&app, OFFICER).await;
+    let (status, _, _) = send(&app, form(&format!("/disputes/{id}/accept"), &officer, "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stage(&app, id).await, "deciding");
+    let decide = format!("/disputes/{id}/decide");
+    assert!(page(&app, &officer).await.contains(&decide));
+    // A rejection needs a reason.
+    let (status, _, _) = send(&app, form(&decide, &officer, "decision=rejected&reason=")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = send(
+        &app,
+        form(
+            &decide,
+            &officer,
+            "decision=rejected&reason=the+rule+is+right",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stage(&app, id).await, "rejected");
+    let body = page(&app, &officer).await;
+    assert!(body.contains("the rule is right"), "{body}");
+    assert!(!body.contains(&decide), "{body}");
+}
+
+#[tokio::test]
+async fn the_authority_verifies_from_the_page() {
+    let (app, [_, cross]) = app();
+    let id = file(&app, &cross, 42).await;
+    let officer = session_cookie(&app, OFFICER).await;
+    let police = session_cookie(&app, POLICE).await;
+    let tax = session_cookie(&app, TAX).await;
+    let verify = format!("/disputes/{id}/verify");
+    // The authority sees it, but nothing to answer before the acceptance.
+    let body = page(&app, &police).await;
+    assert!(body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
+    assert!(!body.contains(&verify), "{body}");
+    let (status, _, _) = send(&app, form(&format!("/disputes/{id}/accept"), &officer, "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stage(&app, id).await, "verifying");
+    // Now its form; not the officer's (before the deadline), nor tax's.
+    assert!(page(&app, &police).await.contains(&verify));
+    assert!(!page(&app, &officer).await.contains(&verify));
+    let answer = "answer=ours_wrong&note=corrected";
+    // The officer may not answer (403); tax, not party to it, learns
+    // nothing of it (404), as in the API.
+    for (who, expected) in [
+        (&officer, StatusCode::FORBIDDEN),
+        (&tax, StatusCode::NOT_FOUND),
+    ] {
+        let (status, _, _) = send(&app, form(&verify, who, answer)).await;
+        assert_eq!(status, expected);
+    }
+    let (status, _, _) = send(&app, form(&verify, &police, "answer=maybe")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, location, _) = send(&app, form(&verify, &police, answer)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/disputes"));
+    assert_eq!(stage(&app, id).await, "deciding");
+    let body = page(&app, &officer).await;
+    assert!(body.contains("corrected"), "{body}");
+    assert!(body.contains(&format!("/disputes/{id}/decide")), "{body}");
+}
