@@ -66,7 +66,7 @@ for _ in $(seq 1 120); do
 done
 echo "$current" | grep -q '"messages":44000' || { echo "the demo's 44000 messages were not all counted"; exit 1; }
 DQMON_URL=http://127.0.0.1:9898 DQMON_TOKEN="$DEMO_TOKEN" DQMON_PERIOD="$period" DQMON_SCREENSHOT=/tmp/dqmon-scorecard.png \
-    DQMON_FINDINGS_SCREENSHOT=/tmp/dqmon-findings.png \
+    DQMON_FINDINGS_SCREENSHOT=/tmp/dqmon-findings.png DQMON_DISPUTES_SCREENSHOT=/tmp/dqmon-disputes.png \
     bash tests/scorecard_browser.sh
 
 echo "== sealing a period on the same demo: served sealed, verified offline, audited"

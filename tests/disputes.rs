@@ -359,6 +359,18 @@ async fn a_check_over_a_period_and_a_rejection() {
         let (status, v) = call(&app, "POST", "/api/v1/disputes", Some(HRSS), Some(broken)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     }
+    // Numbers as JSON writes them: 2.0 is the integer 2; 2.5 and -1 are no offset.
+    let cs = cross_source(&checks());
+    for (partition, offset, expected) in [
+        (json!(2.0), json!(41.0), StatusCode::CREATED),
+        (json!(2.5), json!(41), StatusCode::BAD_REQUEST),
+        (json!(2), json!(-1), StatusCode::BAD_REQUEST),
+    ] {
+        let body = json!({"dataset": "social_insurance", "check": cs, "reason": "r",
+            "record": {"topic": TOPIC, "partition": partition, "offset": offset}});
+        let (status, v) = call(&app, "POST", "/api/v1/disputes", Some(HRSS), Some(body)).await;
+        assert_eq!(status, expected, "{partition} {offset}: {v}");
+    }
     let id = filed["id"].as_i64().unwrap();
     // A filed dispute can be rejected outright, with a reason.
     let (status, decided) = call(
@@ -379,7 +391,11 @@ async fn a_check_over_a_period_and_a_rejection() {
         None,
     )
     .await;
-    assert_eq!(pending, json!([]));
+    assert_eq!(
+        pending.as_array().unwrap().len(),
+        1,
+        "the record filed with 2.0 and 41.0"
+    );
     let (_, rejected) = call(
         &app,
         "GET",

@@ -13,6 +13,8 @@
 #   DQMON_FINDINGS_DEPARTMENT  whose rectification page to check (default:
 #                  the department with the most overdue findings)
 #   DQMON_FINDINGS_SCREENSHOT  PNG of that page (default ./findings.png)
+#   DQMON_DISPUTES_SCREENSHOT  PNG of the disputes page (default ./disputes.png);
+#                  the page must show every dispute the API lists, at its stage
 #   CHROMIUM       the browser (default chromium; Debian: apt-get install chromium fonts-noto-cjk)
 #
 # Chromium's command line cannot POST the sign-in form or send a header, so
@@ -148,3 +150,46 @@ if problems:
 print(f"findings ok: {s['department']} open {s['open']}, overdue {s['overdue']}, fixed {s['fixed']}")
 EOF
 echo "screenshot: $findings_shot"
+
+# The disputes page: every dispute the API lists, each at its stage, the
+# overdue ones marked.
+disputes_shot=${DQMON_DISPUTES_SCREENSHOT:-disputes.png}
+curl -fsS --max-time 30 -H "Authorization: Bearer $DQMON_TOKEN" "$url/api/v1/disputes" >"$work/disputes.json"
+next="/disputes"
+browse --screenshot="$disputes_shot" 2>"$work/screenshot.log" || {
+  cat "$work/screenshot.log" >&2
+  exit 1
+}
+test -s "$disputes_shot" || { echo "no screenshot written to $disputes_shot" >&2; exit 1; }
+browse --dump-dom >"$work/disputes.html" 2>"$work/dom.log" || {
+  cat "$work/dom.log" >&2
+  exit 1
+}
+python3 - "$work/disputes.json" "$work/disputes.html" <<'EOF'
+import json, re, sys
+
+answer = json.load(open(sys.argv[1], encoding="utf-8"))
+dom = open(sys.argv[2], encoding="utf-8").read()
+if not answer:
+    sys.exit("no dispute to show (the demo files some once its history is counted)")
+if 'id="disputes"' not in dom:
+    sys.exit("the DOM has no disputes table (still on the login page?)")
+problems = []
+for d in answer:
+    m = re.search(rf'<tr id="dispute-{d["id"]}">(.*?)</tr>', dom, re.S)
+    if not m:
+        problems.append(f"dispute {d['id']} missing")
+        continue
+    row = m.group(1)
+    if d["stage"] not in row:
+        problems.append(f"dispute {d['id']}: stage {d['stage']} not shown")
+    if d["overdue"] != ("逾期 overdue" in row):
+        problems.append(f"dispute {d['id']}: overdue is {d['overdue']} in the API, not on the page")
+    if d["record_id"] is not None and d["record_id"] not in row:
+        problems.append(f"dispute {d['id']}: record {d['record_id']} not shown")
+if problems:
+    sys.exit("disputes page check failed: " + "; ".join(problems))
+stages = sorted({d["stage"] for d in answer})
+print(f"disputes ok: {len(answer)} on the page, stages {', '.join(stages)}")
+EOF
+echo "screenshot: $disputes_shot"

@@ -35,7 +35,7 @@ use crate::catalog::Checks;
 use crate::engine::{Engine, OpenFinding};
 use crate::service::config::Config;
 use crate::store::open::AnyStore;
-use crate::store::{CheckpointStore, ScoreStore};
+use crate::store::{CheckpointStore, DisputeStore, ScoreStore};
 use crate::telemetry::Health;
 use crate::telemetry::Metrics;
 use crate::web::api::{ApiState, Sessions};
@@ -54,6 +54,8 @@ pub struct Service {
     pub today: Arc<Today>,
     /// The score store as the API reads it (the pipeline checkpoints to it).
     pub store: Arc<dyn ScoreStore>,
+    /// The same store's disputes (the demo's simulated departments file some).
+    pub disputes: Arc<dyn DisputeStore>,
     /// The address the HTTP server is bound to (useful with port 0).
     pub http_address: SocketAddr,
     /// Signed-in browsers; one-time sign-in links are made here (the demo).
@@ -192,6 +194,7 @@ impl Started {
                 engine,
                 checks: self.checks,
                 today,
+                disputes: self.store.clone(),
                 store: self.store,
                 http_address: self.http_address,
                 sessions: self.sessions,

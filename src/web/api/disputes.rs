@@ -31,13 +31,43 @@ pub(super) const MAX_TEXT_CHARS: usize = 2000;
 /// Disputes per list.
 pub(super) const MAX_DISPUTES: usize = 1000;
 
+/// The largest offset a filing names: 2^53 - 1, so that every JSON number
+/// the document allows (`1.0` is an integer to JSON Schema) is exact.
+pub(super) const MAX_OFFSET: i64 = (1 << 53) - 1;
+
 /// The record a dispute contests.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RecordRef {
     topic: String,
+    #[serde(deserialize_with = "integral")]
     partition: i32,
+    #[serde(deserialize_with = "integral")]
     offset: i64,
+}
+
+/// A whole number in `0..=MAX_OFFSET` written as JSON allows it (`7` or
+/// `7.0`), as the target type.
+fn integral<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=MAX_OFFSET as f64).contains(f))
+            .map(|f| f as i64)
+    });
+    whole
+        .filter(|v| (0..=MAX_OFFSET).contains(v))
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "{n} is not a whole number from 0 to {MAX_OFFSET} (or to 2^31 - 1 for a partition)"
+            ))
+        })
 }
 
 /// `POST /api/v1/disputes`: one record's failure of `check` (`record`), or

@@ -176,8 +176,8 @@ fn dispute_schemas(s: &mut Value) {
             "dataset": {"type": "string"}, "check": {"type": "string"}, "reason": text,
             "record": {"type": "object", "additionalProperties": false, "required": ["topic", "partition", "offset"],
                 "properties": {"topic": {"type": "string"},
-                    "partition": {"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX},
-                    "offset": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}},
+                    "partition": {"type": "integer", "minimum": 0, "maximum": i32::MAX},
+                    "offset": {"type": "integer", "minimum": 0, "maximum": super::disputes::MAX_OFFSET}}},
             "period": {"type": "string", "pattern": pattern()}},
         "description": "Exactly one of record and period"});
     s["DisputeVerification"] = json!({"type": "object", "additionalProperties": false, "required": ["answer"],
@@ -326,7 +326,7 @@ fn paths(limit_max: usize) -> Value {
             })), "The period is not sealed")
         }},
         "/api/v1/audit": {"get": {
-            "summary": "The audit log, newest first (officers): every seal and amendment, who and when",
+            "summary": "The audit log, newest first (officers): every seal, amendment and dispute step, who and when",
             "parameters": [
                 {"name": "limit", "in": "query", "required": false,
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT, "default": DEFAULT_AUDIT_LIMIT}},
@@ -445,7 +445,7 @@ fn schemas(grades: &Grades) -> Value {
                                  "at": {"type": "string", "format": "date-time"},
                                  "actor": {"type": "string", "description": "The token's name"},
                                  "role": {"type": "string", "enum": ["officer", "department"]},
-                                 "action": {"type": "string", "enum": ["seal", "amend"]},
+                                 "action": {"type": "string", "enum": ["seal", "amend", "dispute.file", "dispute.accept", "dispute.verify", "dispute.decide"]},
                                  "subject": {"type": "string"},
                                  "detail": {"type": "string"}}});
     let at = json!({"type": "object", "additionalProperties": false,

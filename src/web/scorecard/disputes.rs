@@ -154,34 +154,33 @@ fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveD
         } @else {
             table #disputes {
                 thead { tr {
-                    th.num { "编号 Id" } th { "部门 Department" } th { "数据集 Dataset" } th { "检查 Check" }
-                    th { "异议对象 Contested" } th { "理由 Reason" } th { "状态 Stage" } th { "期限 Due" }
-                    th { "核实 Verification" } th { "裁定 Decision" }
+                    th.num { "编号 Id" } th { "部门 · 数据集 · 检查 Finding" }
+                    th { "异议对象 Contested" } th { "理由 Reason" } th { "状态 · 期限 Stage · due" }
+                    th { "核实 · 裁定 Verification · decision" }
                 } }
                 tbody {
                     @for d in disputes {
                         @let overdue = d.overdue(rules, calendar, today);
                         tr id={ "dispute-" (d.id) } {
                             td.num { (d.id) }
-                            td { (checks.department_name(&d.department)) }
-                            td { (d.dataset) }
                             td {
-                                code { (d.check) } br;
+                                (checks.department_name(&d.department)) " · " (d.dataset) br;
+                                code { (d.check) } " "
                                 span.muted { (dimension_label(d.dimension)) }
                             }
-                            td { (contested(d)) }
+                            td.contested { (contested(d)) }
                             td {
                                 (d.reason) br;
                                 (step_text(&d.filed, tz))
                             }
-                            td { (stage_label(d.stage)) }
                             td {
-                                @if let Some(due) = d.due(rules, calendar) { (due) }
-                                @if overdue { " " strong.bad.overdue { "逾期 overdue" } }
+                                (stage_label(d.stage))
+                                @if let Some(due) = d.due(rules, calendar) { br; span.muted { "至 by " (due) } }
+                                @if overdue { br; strong.bad.overdue { "逾期 overdue" } }
                             }
                             td {
                                 @if let Some(a) = &d.authority {
-                                    span.muted { (checks.department_name(&a.department)) " · " (a.dataset) } br;
+                                    span.muted { "权威 Authority: " (checks.department_name(&a.department)) " · " (a.dataset) } br;
                                 }
                                 @match d.verification {
                                     Some(Verification::OursRight) => "我方数据正确 Ours is right",
@@ -190,11 +189,10 @@ fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveD
                                 }
                                 @if let Some(n) = &d.verification_note { br; (n) }
                                 @if let Some(s) = &d.verified { br; (step_text(s, tz)) }
-                            }
-                            td {
                                 @if let Some(s) = &d.decided {
-                                    (stage_label(d.stage))
-                                    @if d.charges_authority() { br; span.muted { "计入权威部门 Charged to the authority" } }
+                                    @if d.verified.is_some() { br; }
+                                    strong { (stage_label(d.stage)) }
+                                    @if d.charges_authority() { " " span.muted { "计入权威部门 charged to the authority" } }
                                     @if let Some(r) = &d.decision_reason { br; (r) }
                                     br; (step_text(s, tz))
                                 }
@@ -202,7 +200,7 @@ fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveD
                         }
                         @let form = next_step(access, d, overdue);
                         @if let Some(form) = form {
-                            tr.next-step { td {} td colspan="9" { (form) } }
+                            tr.next-step { td {} td colspan="5" { (form) } }
                         }
                     }
                 }

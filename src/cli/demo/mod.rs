@@ -17,6 +17,8 @@ use crate::service::config::{
     ApiConfig, Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 use crate::service::{Service, termination};
+mod disputes;
+
 use crate::sim::{Pace, SimConfig, Simulator, publish, publish_history};
 use crate::web::api::{Access, Identity, LINK_TTL, NamedToken, Role, token_sha256};
 
@@ -115,6 +117,27 @@ pub(crate) async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         rate: opts.rate,
     };
     let publisher = tokio::spawn(async move { publish(&producer, &mut sim, pace, &token).await });
+    // Once the history is counted, the simulated departments dispute some
+    // of its findings (see disputes.rs).
+    let (c, s, d) = (
+        service.checks.clone(),
+        service.store.clone(),
+        service.disputes.clone(),
+    );
+    tokio::spawn(async move {
+        match disputes::file_when_ready(c, s, d).await {
+            Some(filed) => {
+                println!(
+                    "the simulated departments disputed {} findings (scorecard /disputes):",
+                    filed.lines.len()
+                );
+                for line in filed.lines {
+                    println!("  {line}");
+                }
+            }
+            None => println!("no disputes filed: the history holds too few findings"),
+        }
+    });
     print_addresses(
         &checks,
         &opts,
