@@ -380,6 +380,88 @@ impl Dispute {
     }
 }
 
+/// One step's stored columns: when, its day, who (all or none set).
+pub(crate) type StepColumns = (Option<i64>, Option<NaiveDate>, Option<String>);
+
+/// A dispute's stored columns as either backend reads them (in the order of
+/// both schemas' `DISPUTE_COLUMNS`), before they are checked into a
+/// [`Dispute`]: the decoding is one, whatever the backend.
+pub(crate) struct DisputeColumns {
+    pub id: i64,
+    pub department: String,
+    pub dataset: String,
+    pub check: String,
+    pub dimension: String,
+    pub topic: Option<String>,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub record_id: Option<String>,
+    pub reason: String,
+    pub authority_department: Option<String>,
+    pub authority_dataset: Option<String>,
+    pub stage: String,
+    /// Filed, accepted, verified, decided.
+    pub steps: [StepColumns; 4],
+    pub verification: Option<String>,
+    pub verification_note: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+impl DisputeColumns {
+    /// The dispute, or [`StoreError::Corrupt`] for columns dqmon never writes.
+    pub(crate) fn into_dispute(self) -> Result<Dispute, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("a dispute's {what} is unknown"));
+        let [filed, accepted, verified, decided] =
+            self.steps.map(|(at, day, actor)| match (at, day, actor) {
+                (Some(at_ms), Some(day), Some(actor)) => Some(Step { at_ms, day, actor }),
+                _ => None,
+            });
+        let scope = match (self.topic, self.partition, self.offset) {
+            (Some(topic), Some(partition), Some(offset)) => Scope::Record {
+                topic,
+                partition,
+                offset,
+                day: self.from,
+            },
+            _ => Scope::Check {
+                from: self.from,
+                to: self.to,
+            },
+        };
+        let authority = match (self.authority_department, self.authority_dataset) {
+            (Some(department), Some(dataset)) => Some(Authority {
+                department,
+                dataset,
+            }),
+            _ => None,
+        };
+        Ok(Dispute {
+            id: self.id,
+            department: self.department,
+            dataset: self.dataset,
+            check: self.check,
+            dimension: Dimension::parse(&self.dimension).ok_or_else(|| corrupt("dimension"))?,
+            scope,
+            record_id: self.record_id,
+            reason: self.reason,
+            authority,
+            stage: Stage::parse(&self.stage).ok_or_else(|| corrupt("stage"))?,
+            filed: filed.ok_or_else(|| corrupt("filing"))?,
+            accepted,
+            verified,
+            verification: self
+                .verification
+                .map(|v| Verification::parse(&v).ok_or_else(|| corrupt("verification")))
+                .transpose()?,
+            verification_note: self.verification_note,
+            decided,
+            decision_reason: self.decision_reason,
+        })
+    }
+}
+
 /// Which disputes to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DisputeFilter {
@@ -397,9 +479,17 @@ impl DisputeFilter {
     }
 }
 
+/// Why a record's dispute is refused when its failure is gone (pruned at
+/// the end of the disputable window) by the time it is stored.
+pub(crate) const NO_LONGER_KEPT: &str =
+    "the record's failure of this check is no longer kept (past the disputable window)";
+
 /// The disputes' side of the store. Blocking, like the others.
 pub trait DisputeStore: Send + Sync {
-    /// Stores a new dispute and its audit entry in one transaction; returns its id.
+    /// Stores a new dispute and its audit entry in one transaction; returns
+    /// its id. A record's dispute needs the record's failure of the check
+    /// still kept, checked in the same transaction ([`StoreError::Conflict`]
+    /// otherwise).
     fn file_dispute(&self, dispute: &NewDispute, audit: &AuditEntry) -> Result<i64, StoreError>;
 
     /// Does `action` to dispute `id` and appends `audit` (its detail and

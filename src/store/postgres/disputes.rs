@@ -16,8 +16,8 @@ use super::{Conn, PostgresStore};
 use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::Dimension;
 use crate::store::disputes::{
-    Action, Authority, Dispute, DisputeFilter, DisputeStore, Failure, NewDispute, Scope, Stage,
-    Step, Verification,
+    Action, Dispute, DisputeColumns, DisputeFilter, DisputeStore, Failure, NO_LONGER_KEPT,
+    NewDispute, Scope, Step, StepColumns, Verification,
 };
 use crate::store::findings::RecordAt;
 use crate::store::{AuditEntry, StoreError};
@@ -132,6 +132,19 @@ fn file(conn: &mut Conn<'_>, d: &NewDispute, audit: &AuditEntry) -> Result<i64, 
         ),
         Scope::Check { from, to } => (None, None, None, *from, *to),
     };
+    // The failure must still be there when the dispute is stored, and stay
+    // (a concurrent checkpoint's pruning waits for this lock).
+    if let (Some(t), Some(p), Some(o)) = (topic, partition, offset)
+        && conn
+            .query(
+                "SELECT 1 FROM failures WHERE topic = $1 AND partition_id = $2 \
+                 AND record_offset = $3 AND check_id = $4 FOR KEY SHARE",
+                &[&t, &p, &o, &d.check],
+            )?
+            .is_empty()
+    {
+        return Err(StoreError::Conflict(NO_LONGER_KEPT.into()));
+    }
     let (from, to, filed_day) = (check_day(from)?, check_day(to)?, check_day(d.filed.day)?);
     let rows = conn.query(
         INSERT_DISPUTE,
@@ -165,9 +178,9 @@ fn file(conn: &mut Conn<'_>, d: &NewDispute, audit: &AuditEntry) -> Result<i64, 
 }
 
 /// A step's columns: time, day, actor (all NULL when not done).
-type StepColumns<'a> = (Option<i64>, Option<NaiveDate>, Option<&'a str>);
+type StepParams<'a> = (Option<i64>, Option<NaiveDate>, Option<&'a str>);
 
-fn step_columns(s: &Option<Step>) -> Result<StepColumns<'_>, StoreError> {
+fn step_columns(s: &Option<Step>) -> Result<StepParams<'_>, StoreError> {
     Ok(match s {
         Some(s) => (
             Some(s.at_ms),
@@ -249,64 +262,31 @@ fn list(
 }
 
 fn dispute(r: &Row) -> Result<Dispute, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("a dispute's {what} is unknown"));
-    let step = |i: usize| -> Result<Option<Step>, StoreError> {
-        let at: Option<i64> = r.try_get(i)?;
-        let day: Option<NaiveDate> = r.try_get(i + 1)?;
-        let actor: Option<String> = r.try_get(i + 2)?;
-        let (Some(at_ms), Some(day), Some(actor)) = (at, day, actor) else {
-            return Ok(None);
-        };
-        Ok(Some(Step { at_ms, day, actor }))
+    let step = |i: usize| -> Result<StepColumns, StoreError> {
+        Ok((r.try_get(i)?, r.try_get(i + 1)?, r.try_get(i + 2)?))
     };
-    let from: NaiveDate = r.try_get(8)?;
-    let to: NaiveDate = r.try_get(9)?;
-    let topic: Option<String> = r.try_get(5)?;
-    let scope = match (
-        topic,
-        r.try_get::<_, Option<i32>>(6)?,
-        r.try_get::<_, Option<i64>>(7)?,
-    ) {
-        (Some(topic), Some(partition), Some(offset)) => Scope::Record {
-            topic,
-            partition,
-            offset,
-            day: from,
-        },
-        _ => Scope::Check { from, to },
-    };
-    let authority = match (
-        r.try_get::<_, Option<String>>(12)?,
-        r.try_get::<_, Option<String>>(13)?,
-    ) {
-        (Some(department), Some(dataset)) => Some(Authority {
-            department,
-            dataset,
-        }),
-        _ => None,
-    };
-    Ok(Dispute {
+    DisputeColumns {
         id: r.try_get(0)?,
         department: r.try_get(1)?,
         dataset: r.try_get(2)?,
         check: r.try_get(3)?,
-        dimension: Dimension::parse(r.try_get(4)?).ok_or_else(|| corrupt("dimension"))?,
-        scope,
+        dimension: r.try_get(4)?,
+        topic: r.try_get(5)?,
+        partition: r.try_get(6)?,
+        offset: r.try_get(7)?,
+        from: r.try_get(8)?,
+        to: r.try_get(9)?,
         record_id: r.try_get(10)?,
         reason: r.try_get(11)?,
-        authority,
-        stage: Stage::parse(r.try_get(14)?).ok_or_else(|| corrupt("stage"))?,
-        filed: step(15)?.ok_or_else(|| corrupt("filing"))?,
-        accepted: step(18)?,
-        verified: step(21)?,
-        verification: r
-            .try_get::<_, Option<&str>>(24)?
-            .map(|v| Verification::parse(v).ok_or_else(|| corrupt("verification")))
-            .transpose()?,
+        authority_department: r.try_get(12)?,
+        authority_dataset: r.try_get(13)?,
+        stage: r.try_get(14)?,
+        steps: [step(15)?, step(18)?, step(21)?, step(26)?],
+        verification: r.try_get(24)?,
         verification_note: r.try_get(25)?,
-        decided: step(26)?,
         decision_reason: r.try_get(29)?,
-    })
+    }
+    .into_dispute()
 }
 
 /// Steps on the writer's session (one transaction each, as seals), reads on

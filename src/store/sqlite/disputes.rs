@@ -13,8 +13,8 @@ use super::schema::{
 use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::Dimension;
 use crate::store::disputes::{
-    Action, Authority, Dispute, DisputeFilter, Failure, NewDispute, Scope, Stage, Step,
-    Verification,
+    Action, Dispute, DisputeColumns, DisputeFilter, Failure, NO_LONGER_KEPT, NewDispute, Scope,
+    Step, StepColumns, Verification,
 };
 use crate::store::findings::RecordAt;
 use crate::store::{AuditEntry, StoreError};
@@ -129,6 +129,13 @@ pub(super) fn file(
         ),
         Scope::Check { from, to } => (None, None, None, *from, *to),
     };
+    // The failure must still be there when the dispute is stored (the
+    // IMMEDIATE transaction keeps any checkpoint's pruning out until commit).
+    if let (Some(t), Some(p), Some(o)) = (topic, partition, offset)
+        && find_failure(&tx, t, p, o, &d.check)?.is_none()
+    {
+        return Err(StoreError::Conflict(NO_LONGER_KEPT.into()));
+    }
     let id: i64 = tx.prepare_cached(INSERT_DISPUTE)?.query_row(
         params![
             d.department,
@@ -236,65 +243,35 @@ pub(super) fn list(
 }
 
 fn dispute(r: &Row<'_>) -> Result<Dispute, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("a dispute's {what} is unknown"));
     let day = |i: usize| -> Result<Option<NaiveDate>, StoreError> {
         r.get::<_, Option<String>>(i)?
             .map(|t| parse_day(&t))
             .transpose()
     };
-    let step = |i: usize| -> Result<Option<Step>, StoreError> {
-        let at: Option<i64> = r.get(i)?;
-        let (Some(at_ms), Some(day), Some(actor)) = (at, day(i + 1)?, r.get(i + 2)?) else {
-            return Ok(None);
-        };
-        Ok(Some(Step { at_ms, day, actor }))
+    let step = |i: usize| -> Result<StepColumns, StoreError> {
+        Ok((r.get(i)?, day(i + 1)?, r.get(i + 2)?))
     };
-    let from = day(8)?.ok_or_else(|| corrupt("first day"))?;
-    let to = day(9)?.ok_or_else(|| corrupt("last day"))?;
-    let topic: Option<String> = r.get(5)?;
-    let scope = match (
-        topic,
-        r.get::<_, Option<i32>>(6)?,
-        r.get::<_, Option<i64>>(7)?,
-    ) {
-        (Some(topic), Some(partition), Some(offset)) => Scope::Record {
-            topic,
-            partition,
-            offset,
-            day: from,
-        },
-        _ => Scope::Check { from, to },
-    };
-    let authority = match (
-        r.get::<_, Option<String>>(12)?,
-        r.get::<_, Option<String>>(13)?,
-    ) {
-        (Some(department), Some(dataset)) => Some(Authority {
-            department,
-            dataset,
-        }),
-        _ => None,
-    };
-    Ok(Dispute {
+    let corrupt = || StoreError::Corrupt("a dispute's days are missing".into());
+    DisputeColumns {
         id: r.get(0)?,
         department: r.get(1)?,
         dataset: r.get(2)?,
         check: r.get(3)?,
-        dimension: Dimension::parse(&r.get::<_, String>(4)?).ok_or_else(|| corrupt("dimension"))?,
-        scope,
+        dimension: r.get(4)?,
+        topic: r.get(5)?,
+        partition: r.get(6)?,
+        offset: r.get(7)?,
+        from: day(8)?.ok_or_else(corrupt)?,
+        to: day(9)?.ok_or_else(corrupt)?,
         record_id: r.get(10)?,
         reason: r.get(11)?,
-        authority,
-        stage: Stage::parse(&r.get::<_, String>(14)?).ok_or_else(|| corrupt("stage"))?,
-        filed: step(15)?.ok_or_else(|| corrupt("filing"))?,
-        accepted: step(18)?,
-        verified: step(21)?,
-        verification: r
-            .get::<_, Option<String>>(24)?
-            .map(|v| Verification::parse(&v).ok_or_else(|| corrupt("verification")))
-            .transpose()?,
+        authority_department: r.get(12)?,
+        authority_dataset: r.get(13)?,
+        stage: r.get(14)?,
+        steps: [step(15)?, step(18)?, step(21)?, step(26)?],
+        verification: r.get(24)?,
         verification_note: r.get(25)?,
-        decided: step(26)?,
         decision_reason: r.get(29)?,
-    })
+    }
+    .into_dispute()
 }

@@ -299,6 +299,24 @@ pub(crate) fn dispute_steps_follow_the_procedure_and_are_audited<D: TestDb>() {
     let (f1, _, cs) = check_ids(&checks);
     let db = D::new();
     let store = db.open(10).unwrap();
+    store
+        .commit(&Checkpoint {
+            failures: vec![
+                failure(1, &f1, Dimension::Format),
+                failure(3, &cs, Dimension::Consistency),
+            ],
+            ..Checkpoint::default()
+        })
+        .unwrap();
+    // A record without a kept failure of the check: refused, nothing stored.
+    assert!(matches!(
+        store.file_dispute(
+            &new_dispute(&checks, &cs, record(1)),
+            &audit("dispute.file")
+        ),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.audit(None, 10).unwrap().is_empty());
     let id = store
         .file_dispute(
             &new_dispute(&checks, &cs, record(3)),

@@ -120,7 +120,7 @@ fn with_dispute_paths(mut paths: Value) -> Value {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dispute"}}}});
     file["403"] = json!({"description": "Not a department token, or not the dataset's department",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    file["409"] = json!({"description": "The period has not begun",
+    file["409"] = json!({"description": "The period has not begun, or the record's failure was pruned meanwhile (past the disputable window)",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     paths["/api/v1/disputes"] = json!({
         "get": {
