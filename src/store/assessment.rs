@@ -79,15 +79,7 @@ pub fn corrected(
         if from > to {
             continue;
         }
-        let at = match &d.scope {
-            Scope::Record {
-                topic,
-                partition,
-                offset,
-                ..
-            } => Some((topic.as_str(), *partition, *offset)),
-            Scope::Check { .. } => None,
-        };
+        let at = d.scope.position();
         failures.extend(disputes.failures_failing(&d.dataset, &d.check, from, to, at)?);
     }
     if failures.is_empty() {

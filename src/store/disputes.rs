@@ -52,6 +52,29 @@ pub enum Scope {
     Check { from: NaiveDate, to: NaiveDate },
 }
 
+impl Scope {
+    /// The record's position (`None` for a check over a period).
+    pub fn position(&self) -> Option<(&str, i32, i64)> {
+        match self {
+            Scope::Record {
+                topic,
+                partition,
+                offset,
+                ..
+            } => Some((topic.as_str(), *partition, *offset)),
+            Scope::Check { .. } => None,
+        }
+    }
+
+    /// The days of the records it contests (a record's day twice).
+    pub fn days(&self) -> (NaiveDate, NaiveDate) {
+        match self {
+            Scope::Record { day, .. } => (*day, *day),
+            Scope::Check { from, to } => (*from, *to),
+        }
+    }
+}
+
 /// The authoritative department's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -373,10 +396,7 @@ impl Dispute {
 
     /// The days of the records it contests.
     pub fn days(&self) -> (NaiveDate, NaiveDate) {
-        match &self.scope {
-            Scope::Record { day, .. } => (*day, *day),
-            Scope::Check { from, to } => (*from, *to),
-        }
+        self.scope.days()
     }
 }
 

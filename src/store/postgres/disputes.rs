@@ -17,7 +17,7 @@ use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::Dimension;
 use crate::store::disputes::{
     Action, Dispute, DisputeColumns, DisputeFilter, DisputeStore, Failure, NO_LONGER_KEPT,
-    NewDispute, Scope, Step, StepColumns, Verification,
+    NewDispute, Step, StepColumns, Verification,
 };
 use crate::store::findings::RecordAt;
 use crate::store::{AuditEntry, StoreError};
@@ -117,24 +117,16 @@ fn failures_failing(
 }
 
 fn file(conn: &mut Conn<'_>, d: &NewDispute, audit: &AuditEntry) -> Result<i64, StoreError> {
-    let (topic, partition, offset, from, to) = match &d.scope {
-        Scope::Record {
-            topic,
-            partition,
-            offset,
-            day,
-        } => (
-            Some(topic.as_str()),
-            Some(*partition),
-            Some(*offset),
-            *day,
-            *day,
-        ),
-        Scope::Check { from, to } => (None, None, None, *from, *to),
-    };
+    let position = d.scope.position();
+    let (from, to) = d.scope.days();
+    let (topic, partition, offset) = (
+        position.map(|p| p.0),
+        position.map(|p| p.1),
+        position.map(|p| p.2),
+    );
     // The failure must still be there when the dispute is stored, and stay
     // (a concurrent checkpoint's pruning waits for this lock).
-    if let (Some(t), Some(p), Some(o)) = (topic, partition, offset)
+    if let Some((t, p, o)) = position
         && conn
             .query(
                 "SELECT 1 FROM failures WHERE topic = $1 AND partition_id = $2 \

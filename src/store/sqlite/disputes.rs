@@ -13,8 +13,8 @@ use super::schema::{
 use crate::catalog::{DisputeRules, WorkingDays};
 use crate::model::Dimension;
 use crate::store::disputes::{
-    Action, Dispute, DisputeColumns, DisputeFilter, Failure, NO_LONGER_KEPT, NewDispute, Scope,
-    Step, StepColumns, Verification,
+    Action, Dispute, DisputeColumns, DisputeFilter, Failure, NO_LONGER_KEPT, NewDispute, Step,
+    StepColumns, Verification,
 };
 use crate::store::findings::RecordAt;
 use crate::store::{AuditEntry, StoreError};
@@ -114,24 +114,16 @@ pub(super) fn file(
     audit: &AuditEntry,
 ) -> Result<i64, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (topic, partition, offset, from, to) = match &d.scope {
-        Scope::Record {
-            topic,
-            partition,
-            offset,
-            day,
-        } => (
-            Some(topic.as_str()),
-            Some(*partition),
-            Some(*offset),
-            *day,
-            *day,
-        ),
-        Scope::Check { from, to } => (None, None, None, *from, *to),
-    };
+    let position = d.scope.position();
+    let (from, to) = d.scope.days();
+    let (topic, partition, offset) = (
+        position.map(|p| p.0),
+        position.map(|p| p.1),
+        position.map(|p| p.2),
+    );
     // The failure must still be there when the dispute is stored (the
     // IMMEDIATE transaction keeps any checkpoint's pruning out until commit).
-    if let (Some(t), Some(p), Some(o)) = (topic, partition, offset)
+    if let Some((t, p, o)) = position
         && find_failure(&tx, t, p, o, &d.check)?.is_none()
     {
         return Err(StoreError::Conflict(NO_LONGER_KEPT.into()));

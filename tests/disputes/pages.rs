@@ -1,103 +1,14 @@
-//! The disputes page of the scorecard (`/disputes`), through the router
-//! (`oneshot`) on an in-memory store: a dispute filed through the API shows
-//! to the officer with its accept form, not to an unrelated department, and
-//! the form moves it to its next stage.
-
-use std::path::Path;
-use std::sync::Arc;
+//! The scorecard's disputes page (`/disputes`): a dispute filed through the
+//! API shows to the officer with its accept form, not to an unrelated
+//! department, and each role's form moves it to its next stage.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dqmon::catalog::Checks;
-use dqmon::model::Dimension;
-use dqmon::store::findings::RecordAt;
-use dqmon::store::sqlite::SqliteStore;
-use dqmon::store::{Checkpoint, CheckpointStore as _, Failure};
-use dqmon::web::api::{ApiConfig, ApiState, NamedToken, Role, routes, token_sha256};
-use dqmon::web::scorecard::pages;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const OFFICER: &str = "officer-token-0000000001";
-const HRSS: &str = "hrss-token-0000000000001";
-const POLICE: &str = "police-token-00000000001";
-const TAX: &str = "tax-token-00000000000001";
-const TOPIC: &str = "exchange.hrss.social_insurance";
-
-fn token(name: &str, role: Role, department: Option<&str>, secret: &str) -> NamedToken {
-    NamedToken {
-        name: name.into(),
-        role,
-        department: department.map(str::to_owned),
-        sha256: token_sha256(secret),
-    }
-}
-
-/// Two checks of hrss's social_insurance from the contracts in `checks/`:
-/// one of its own, and the cross-source one (compared with
-/// public_security's register).
-fn the_checks(checks: &Checks) -> [(String, Dimension); 2] {
-    let ds = checks.dataset("hrss", "social_insurance").unwrap();
-    let pick = |cross: bool| {
-        let c = ds
-            .checks
-            .iter()
-            .find(|c| checks.authority_of(ds, &c.id).is_some() == cross)
-            .unwrap();
-        (c.id.clone(), c.dimension)
-    };
-    [pick(false), pick(true)]
-}
-
-/// The API and the pages on one state, with a kept failure of hrss's for
-/// each check: its own at offset 41, the cross-source one at offset 42.
-fn app() -> (Router, [String; 2]) {
-    let checks = Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap());
-    let picked = the_checks(&checks);
-    let store = SqliteStore::in_memory(10).unwrap();
-    let failures = picked
-        .iter()
-        .zip([41, 42])
-        .map(|((check, dimension), offset)| Failure {
-            at: RecordAt {
-                topic: TOPIC.into(),
-                partition: 2,
-                offset,
-                record_id: Some(format!("SI-{offset}")),
-            },
-            timestamp_ms: 1_772_424_000_000,
-            day: "2026-03-02".parse().unwrap(),
-            department: "hrss".into(),
-            dataset: "social_insurance".into(),
-            check: check.clone(),
-            dimension: *dimension,
-        })
-        .collect();
-    store
-        .commit(&Checkpoint {
-            failures,
-            ..Checkpoint::default()
-        })
-        .unwrap();
-    let config = ApiConfig {
-        tokens: vec![
-            token("officer-wang", Role::Officer, None, OFFICER),
-            token("hrss-desk", Role::Department, Some("hrss"), HRSS),
-            token(
-                "police-desk",
-                Role::Department,
-                Some("public_security"),
-                POLICE,
-            ),
-            token("tax-desk", Role::Department, Some("tax"), TAX),
-        ],
-        ..ApiConfig::default()
-    };
-    let state = ApiState::new(Arc::new(store), checks, Arc::new(config));
-    let [(own, _), (cross, _)] = picked;
-    (routes(state.clone()).merge(pages(state)), [own, cross])
-}
+use super::{HRSS, OFFICER, POLICE, TAX, TOPIC, app, the_checks};
 
 async fn send(app: &Router, r: Request<Body>) -> (StatusCode, Option<String>, String) {
     let response = app.clone().oneshot(r).await.unwrap();
@@ -176,8 +87,9 @@ async fn stage(app: &Router, id: i64) -> String {
 
 #[tokio::test]
 async fn the_officer_sees_a_dispute_and_accepts_it_from_the_page() {
-    let (app, [check, _]) = app();
-    let id = file(&app, &check, 41).await;
+    let (app, checks) = app();
+    let [(check, _), _] = the_checks(&checks);
+    let id = file(&app, &check, 42).await;
     let accept = format!("/disputes/{id}/accept");
     let officer = session_cookie(&app, OFFICER).await;
     let tax = session_cookie(&app, TAX).await;
@@ -186,7 +98,7 @@ async fn the_officer_sees_a_dispute_and_accepts_it_from_the_page() {
     // The officer sees it, escaped, with its accept form.
     let body = page(&app, &officer).await;
     assert!(body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
-    assert!(body.contains("SI-41"), "{body}");
+    assert!(body.contains("SI-42"), "{body}");
     assert!(body.contains(&check), "{body}");
     assert!(body.contains("the value &lt;is&gt; right"), "{body}");
     assert!(body.contains(&format!(r#"action="{accept}""#)), "{body}");
@@ -198,7 +110,7 @@ async fn the_officer_sees_a_dispute_and_accepts_it_from_the_page() {
     assert!(!body.contains(&accept), "{body}");
     let body = page(&app, &tax).await;
     assert!(!body.contains(&format!(r#"id="dispute-{id}""#)), "{body}");
-    assert!(!body.contains("SI-41"), "{body}");
+    assert!(!body.contains("SI-42"), "{body}");
 
     // Without a session, to the login form; a department may not accept.
     let (status, location, _) =
@@ -225,8 +137,9 @@ async fn the_officer_sees_a_dispute_and_accepts_it_from_the_page() {
 
 #[tokio::test]
 async fn the_officer_decides_from_the_page() {
-    let (app, [check, _]) = app();
-    let id = file(&app, &check, 41).await;
+    let (app, checks) = app();
+    let [(check, _), _] = the_checks(&checks);
+    let id = file(&app, &check, 42).await;
     let officer = session_cookie(&app, OFFICER).await;
     let (status, _, _) = send(&app, form(&format!("/disputes/{id}/accept"), &officer, "")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -254,8 +167,9 @@ async fn the_officer_decides_from_the_page() {
 
 #[tokio::test]
 async fn the_authority_verifies_from_the_page() {
-    let (app, [_, cross]) = app();
-    let id = file(&app, &cross, 42).await;
+    let (app, checks) = app();
+    let [_, (cross, _)] = the_checks(&checks);
+    let id = file(&app, &cross, 41).await;
     let officer = session_cookie(&app, OFFICER).await;
     let police = session_cookie(&app, POLICE).await;
     let tax = session_cookie(&app, TAX).await;

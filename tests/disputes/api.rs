@@ -1,102 +1,14 @@
-//! Disputes through the API, end to end through the router (`oneshot`) on an
-//! in-memory store: the three roles (the department that files, the
-//! authoritative department that verifies, the officer who accepts and
-//! decides), each step's 401 and 403, the order of the steps, what an upheld
-//! cross-source dispute does to the scores of both departments, and the
-//! audit log.
-
-use std::path::Path;
-use std::sync::Arc;
+//! The dispute API: the three roles, each step's 401 and 403, the order of
+//! the steps, what an upheld cross-source dispute does to both departments'
+//! scores, and the audit log.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dqmon::catalog::Checks;
-use dqmon::model::{Counts, Dimension};
-use dqmon::store::findings::RecordAt;
-use dqmon::store::sqlite::SqliteStore;
-use dqmon::store::{Checkpoint, CheckpointStore as _, DayCounts, Failure};
-use dqmon::web::api::{ApiConfig, ApiState, NamedToken, Role, routes, token_sha256};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const OFFICER: &str = "officer-token-0000000001";
-const HRSS: &str = "hrss-token-0000000000001";
-const POLICE: &str = "police-token-00000000001";
-const TAX: &str = "tax-token-00000000000001";
-const TOPIC: &str = "exchange.hrss.social_insurance";
-
-fn token(name: &str, role: Role, department: Option<&str>, secret: &str) -> NamedToken {
-    NamedToken {
-        name: name.into(),
-        role,
-        department: department.map(str::to_owned),
-        sha256: token_sha256(secret),
-    }
-}
-
-fn checks() -> Arc<Checks> {
-    Arc::new(dqmon::catalog::load(Path::new("checks")).unwrap())
-}
-
-/// The cross-source check of hrss's social_insurance (compared with
-/// public_security's register).
-fn cross_source(checks: &Checks) -> String {
-    let ds = checks.dataset("hrss", "social_insurance").unwrap();
-    ds.checks
-        .iter()
-        .find(|c| checks.authority_of(ds, &c.id).is_some())
-        .unwrap()
-        .id
-        .clone()
-}
-
-/// Two hrss records of 2 March 2026, the second failing the cross-source check.
-fn app() -> (Router, Arc<Checks>) {
-    let checks = checks();
-    let cs = cross_source(&checks);
-    let store = SqliteStore::in_memory(10).unwrap();
-    let mut c = DayCounts::new("2026-03-02".parse().unwrap(), "hrss", "social_insurance");
-    c.counts.records = 2;
-    c.counts.dimensions = [[2, 0], [2, 0], [1, 1], [2, 0], [2, 0]].map(Counts::from);
-    c.counts.checks = vec![(cs.clone(), [1, 1].into())];
-    store
-        .commit(&Checkpoint {
-            counts: vec![c],
-            failures: vec![Failure {
-                at: RecordAt {
-                    topic: TOPIC.into(),
-                    partition: 2,
-                    offset: 41,
-                    record_id: Some("SI-41".into()),
-                },
-                timestamp_ms: 1_772_424_000_000,
-                day: "2026-03-02".parse().unwrap(),
-                department: "hrss".into(),
-                dataset: "social_insurance".into(),
-                check: cs,
-                dimension: Dimension::Consistency,
-            }],
-            ..Checkpoint::default()
-        })
-        .unwrap();
-    let config = ApiConfig {
-        tokens: vec![
-            token("officer-wang", Role::Officer, None, OFFICER),
-            token("hrss-desk", Role::Department, Some("hrss"), HRSS),
-            token(
-                "police-desk",
-                Role::Department,
-                Some("public_security"),
-                POLICE,
-            ),
-            token("tax-desk", Role::Department, Some("tax"), TAX),
-        ],
-        ..ApiConfig::default()
-    };
-    let state = ApiState::new(Arc::new(store), checks.clone(), Arc::new(config));
-    (routes(state), checks)
-}
+use super::{HRSS, OFFICER, POLICE, TAX, TOPIC, app, cross_source};
 
 async fn call(
     app: &Router,
@@ -360,7 +272,7 @@ async fn a_check_over_a_period_and_a_rejection() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     }
     // Numbers as JSON writes them: 2.0 is the integer 2; 2.5 and -1 are no offset.
-    let cs = cross_source(&checks());
+    let cs = cross_source(&dqmon::catalog::load(std::path::Path::new("checks")).unwrap());
     for (partition, offset, expected) in [
         (json!(2.0), json!(41.0), StatusCode::CREATED),
         (json!(2.5), json!(41), StatusCode::BAD_REQUEST),
