@@ -15,7 +15,7 @@ use dqmon::catalog::Checks;
 use dqmon::model::{Counts, Dimension};
 use dqmon::store::findings::RecordAt;
 use dqmon::store::sqlite::SqliteStore;
-use dqmon::store::{Checkpoint, CheckpointStore as _, DayCounts, Failure};
+use dqmon::store::{Checkpoint, CheckpointStore as _, DayCounts, Failure, FindingOpened};
 use dqmon::web::api::{ApiConfig, ApiState, NamedToken, Role, routes, token_sha256};
 use dqmon::web::scorecard::pages;
 
@@ -87,8 +87,24 @@ pub fn app() -> (Router, Arc<Checks>) {
             counts: vec![c],
             failures: vec![
                 failure(41, cs, Dimension::Consistency),
-                failure(42, own, own_dimension),
+                failure(42, own.clone(), own_dimension),
             ],
+            // Record 42's failure is an open finding on the rectification page.
+            findings_opened: vec![FindingOpened {
+                key: [42, 42],
+                department: "hrss".into(),
+                dataset: "social_insurance".into(),
+                check: own,
+                dimension: own_dimension,
+                opened_ms: 1_772_424_000_000,
+                opened_day: "2026-03-02".parse().unwrap(),
+                at: RecordAt {
+                    topic: TOPIC.into(),
+                    partition: 2,
+                    offset: 42,
+                    record_id: Some("SI-42".into()),
+                },
+            }],
             ..Checkpoint::default()
         })
         .unwrap();

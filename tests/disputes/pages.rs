@@ -204,3 +204,75 @@ async fn the_authority_verifies_from_the_page() {
     assert!(body.contains("corrected"), "{body}");
     assert!(body.contains(&format!("/disputes/{id}/decide")), "{body}");
 }
+
+#[tokio::test]
+async fn a_department_files_from_its_pages() {
+    let (app, checks) = app();
+    let [(own, _), _] = the_checks(&checks);
+    let officer = session_cookie(&app, OFFICER).await;
+    let hrss = session_cookie(&app, HRSS).await;
+    let tax = session_cookie(&app, TAX).await;
+    let get = |uri: &str, cookie: &str| {
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // The rectification page offers the department a dispute form per open
+    // finding; the officer reads the same page without it.
+    let (status, _, body) = send(&app, get("/departments/hrss/findings", &hrss)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#"action="/disputes""#), "{body}");
+    assert!(body.contains(r#"name="offset" value="42""#), "{body}");
+    let (_, _, body) = send(&app, get("/departments/hrss/findings", &officer)).await;
+    assert!(!body.contains(r#"action="/disputes""#), "{body}");
+    // The disputes page offers the department the form for a check over a
+    // period, with its own checks only; not to the officer.
+    let body = page(&app, &hrss).await;
+    assert!(body.contains(r#"name="period""#), "{body}");
+    assert!(body.contains(&format!(r#"option value="{own}""#)), "{body}");
+    assert!(!page(&app, &officer).await.contains(r#"name="period""#));
+
+    // Filing one finding, as the rectification page's form sends it.
+    let one = format!(
+        "dataset=social_insurance&check={own}&topic={TOPIC}&partition=2&offset=42&reason=legitimate+value"
+    );
+    for (cookie, expected) in [
+        (&officer, StatusCode::FORBIDDEN),
+        (&tax, StatusCode::FORBIDDEN),
+    ] {
+        let (status, _, body) = send(&app, form("/disputes", cookie, &one)).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    let (status, location, body) = send(&app, form("/disputes", &hrss, &one)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location.as_deref(), Some("/disputes"));
+    // A check over a period, from the disputes page; a blank reason is refused.
+    let period =
+        format!("dataset=social_insurance&check={own}&period=2026-03&reason=the+rule+misfires");
+    let (status, _, _) = send(&app, form("/disputes", &hrss, &period)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let blank = format!("dataset=social_insurance&check={own}&period=2026-03&reason=+");
+    let (status, _, _) = send(&app, form("/disputes", &hrss, &blank)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Both are stored, filed by the department's token.
+    let r = bearer(Request::get("/api/v1/disputes"), OFFICER)
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, body) = send(&app, r).await;
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let kinds: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["scope"]["kind"].as_str().unwrap(),
+                d["filed"]["by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, vec![("check", "hrss-desk"), ("record", "hrss-desk")]);
+}

@@ -214,107 +214,139 @@ pub(super) async fn post_dispute(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<FileBody>,
 ) -> Result<Response, ApiError> {
-    let Access::Department(own) = &who.access else {
-        return Err(ApiError::Forbidden(
-            "only a department token may file a dispute (of its own data)".into(),
-        ));
+    let filing = Filing {
+        dataset: body.dataset,
+        check: body.check,
+        reason: body.reason,
+        record: body.record.map(|r| (r.topic, r.partition, r.offset)),
+        period: body.period,
     };
-    let reason = text("reason", &body.reason)?;
-    let checks = state.checks.clone();
-    let Some(ds) = checks.datasets.iter().find(|d| d.name == body.dataset) else {
-        return Err(ApiError::BadRequest(format!(
-            "unknown dataset {:?}",
-            body.dataset
-        )));
-    };
-    if ds.department != *own {
-        return Err(ApiError::Forbidden(
-            "a department may dispute findings of its own datasets only".into(),
-        ));
-    }
-    let Some(check) = ds.checks.iter().find(|c| c.id == body.check) else {
-        return Err(ApiError::BadRequest(format!(
-            "dataset {:?} has no check {:?}",
-            body.dataset, body.check
-        )));
-    };
-    let authority = checks.authority_of(ds, &check.id).map(|a| Authority {
-        department: a.department.clone(),
-        dataset: a.name.clone(),
-    });
-    let filed = step(&state, &who);
-    let (scope, record_id) = match (body.record, body.period) {
-        (Some(r), None) => {
-            let (disputes, topic, check_id) =
-                (state.disputes.clone(), r.topic.clone(), check.id.clone());
-            let failure =
-                blocking(move || Ok(disputes.failure(&topic, r.partition, r.offset, &check_id)?))
-                    .await?;
-            let Some(f) = failure.filter(|f| f.dataset == ds.name && f.department == *own) else {
-                return Err(ApiError::NotFound(
-                    "no kept failure of this check on this record of the dataset".into(),
-                ));
-            };
-            (
-                Scope::Record {
-                    topic: f.at.topic,
-                    partition: f.at.partition,
-                    offset: f.at.offset,
-                    day: f.day,
-                },
-                f.at.record_id,
-            )
-        }
-        (None, Some(period)) => {
-            let p = period_bounds(&period)?;
-            if p.from > filed.day {
-                return Err(ApiError::Conflict(
-                    "the period has not begun: nothing to dispute yet".into(),
-                ));
-            }
-            (
-                Scope::Check {
-                    from: p.from,
-                    to: p.to,
-                },
-                None,
-            )
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either `record` (one finding) or `period` (the check over a period)".into(),
+    let view = state.file_dispute(&who, filing).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// A dispute as its department files it, from the API's body or the
+/// scorecard's form.
+pub(crate) struct Filing {
+    pub dataset: String,
+    pub check: String,
+    pub reason: String,
+    /// (topic, partition, offset) of one record's failure...
+    pub record: Option<(String, i32, i64)>,
+    /// ...or the check over a period.
+    pub period: Option<String>,
+}
+
+impl ApiState {
+    /// Files a dispute as `who` (a department, of its own dataset).
+    pub(crate) async fn file_dispute(
+        &self,
+        who: &Identity,
+        body: Filing,
+    ) -> Result<DisputeView, ApiError> {
+        let state = self;
+        let Access::Department(own) = &who.access else {
+            return Err(ApiError::Forbidden(
+                "only a department token may file a dispute (of its own data)".into(),
+            ));
+        };
+        let reason = text("reason", &body.reason)?;
+        let checks = state.checks.clone();
+        let Some(ds) = checks.datasets.iter().find(|d| d.name == body.dataset) else {
+            return Err(ApiError::BadRequest(format!(
+                "unknown dataset {:?}",
+                body.dataset
+            )));
+        };
+        if ds.department != *own {
+            return Err(ApiError::Forbidden(
+                "a department may dispute findings of its own datasets only".into(),
             ));
         }
-    };
-    let new = NewDispute {
-        department: own.clone(),
-        dataset: ds.name.clone(),
-        check: check.id.clone(),
-        dimension: check.dimension,
-        scope,
-        record_id,
-        reason,
-        authority,
-        filed: filed.clone(),
-    };
-    let entry = audit(
-        &who,
-        filed.at_ms,
-        "dispute.file",
-        String::new(),
-        format!("{}.{} {}", new.department, new.dataset, new.check),
-    );
-    let disputes = state.disputes.clone();
-    let dispute = blocking(move || {
-        let id = disputes.file_dispute(&new, &entry)?;
-        disputes
-            .dispute(id)?
-            .ok_or_else(|| ApiError::internal("dispute filing", "the filed dispute is not stored"))
-    })
-    .await?;
-    tracing::info!(actor = %who.name, dispute = dispute.id, "dispute filed");
-    let view = DisputeView::new(&state, &dispute, filed.day);
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+        let Some(check) = ds.checks.iter().find(|c| c.id == body.check) else {
+            return Err(ApiError::BadRequest(format!(
+                "dataset {:?} has no check {:?}",
+                body.dataset, body.check
+            )));
+        };
+        let authority = checks.authority_of(ds, &check.id).map(|a| Authority {
+            department: a.department.clone(),
+            dataset: a.name.clone(),
+        });
+        let filed = step(state, who);
+        let (scope, record_id) = match (body.record, body.period) {
+            (Some((topic, partition, offset)), None) => {
+                let (disputes, check_id) = (state.disputes.clone(), check.id.clone());
+                let failure =
+                    blocking(move || Ok(disputes.failure(&topic, partition, offset, &check_id)?))
+                        .await?;
+                let Some(f) = failure.filter(|f| f.dataset == ds.name && f.department == *own)
+                else {
+                    return Err(ApiError::NotFound(
+                        "no kept failure of this check on this record of the dataset".into(),
+                    ));
+                };
+                (
+                    Scope::Record {
+                        topic: f.at.topic,
+                        partition: f.at.partition,
+                        offset: f.at.offset,
+                        day: f.day,
+                    },
+                    f.at.record_id,
+                )
+            }
+            (None, Some(period)) => {
+                let p = period_bounds(&period)?;
+                if p.from > filed.day {
+                    return Err(ApiError::Conflict(
+                        "the period has not begun: nothing to dispute yet".into(),
+                    ));
+                }
+                (
+                    Scope::Check {
+                        from: p.from,
+                        to: p.to,
+                    },
+                    None,
+                )
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "give either `record` (one finding) or `period` (the check over a period)"
+                        .into(),
+                ));
+            }
+        };
+        let new = NewDispute {
+            department: own.clone(),
+            dataset: ds.name.clone(),
+            check: check.id.clone(),
+            dimension: check.dimension,
+            scope,
+            record_id,
+            reason,
+            authority,
+            filed: filed.clone(),
+        };
+        let entry = audit(
+            who,
+            filed.at_ms,
+            "dispute.file",
+            String::new(),
+            format!("{}.{} {}", new.department, new.dataset, new.check),
+        );
+        let disputes = state.disputes.clone();
+        let dispute = blocking(move || {
+            let id = disputes.file_dispute(&new, &entry)?;
+            disputes.dispute(id)?.ok_or_else(|| {
+                ApiError::internal("dispute filing", "the filed dispute is not stored")
+            })
+        })
+        .await?;
+        tracing::info!(actor = %who.name, dispute = dispute.id, "dispute filed");
+        Ok(DisputeView::new(state, &dispute, filed.day))
+    }
 }
 
 /// `GET /api/v1/disputes`: officers see all; a department those it filed

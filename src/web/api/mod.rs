@@ -32,6 +32,7 @@ use axum::routing::{get, post};
 pub(crate) use auth::{Access, Identity, authenticate, bearer_token};
 pub(crate) use config::is_token_byte;
 pub use config::{ApiConfig, NamedToken, Role, token_sha256};
+pub(crate) use disputes::Filing;
 pub(crate) use error::ApiError;
 pub(crate) use findings::{FindingView, FindingsAnswer, Listed};
 use query::ApiQuery;

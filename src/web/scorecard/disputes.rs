@@ -18,7 +18,7 @@ use super::layout::{dimension_label, error_page, header_bar, page};
 use super::login::{SignedIn, SignedInAs};
 use super::period::Today;
 use crate::store::disputes::{Dispute, Scope, Stage, Step, Verification};
-use crate::web::api::{Access, ApiError, ApiState};
+use crate::web::api::{Access, ApiError, ApiState, Filing};
 
 const TITLE: &str = "异议 Disputes";
 
@@ -49,6 +49,66 @@ pub(super) struct DecideForm {
     decision: String,
     #[serde(default)]
     reason: String,
+}
+
+/// A department's filing: one record's failure (topic, partition, offset,
+/// as the rectification page's forms send them) or a check over a period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileForm {
+    dataset: String,
+    check: String,
+    reason: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    partition: String,
+    #[serde(default)]
+    offset: String,
+    #[serde(default)]
+    period: String,
+}
+
+/// A whole number typed in a form field.
+fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ApiError> {
+    s.trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{what} must be a whole number")))
+}
+
+impl FileForm {
+    fn filing(self) -> Result<Filing, ApiError> {
+        let record = match given(&self.topic) {
+            None => None,
+            Some(topic) => Some((
+                topic.to_owned(),
+                number("partition", &self.partition)?,
+                number("offset", &self.offset)?,
+            )),
+        };
+        Ok(Filing {
+            dataset: self.dataset,
+            check: self.check,
+            reason: self.reason,
+            record,
+            period: given(&self.period).map(|p| p.trim().to_owned()),
+        })
+    }
+}
+
+/// `POST /disputes`: a department files a dispute from the rectification
+/// page (one finding) or from this page (a check over a period).
+pub(super) async fn post_file(
+    SignedInAs(who): SignedInAs,
+    State(state): State<ApiState>,
+    form: Result<Form<FileForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        state.file_dispute(&who, form.filing()?).await
+    }
+    .await;
+    done(result)
 }
 
 /// A form field left empty is not given.
@@ -149,6 +209,9 @@ fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveD
             "A department may dispute a finding on its own data; the officer accepts and decides, and for a cross-source check the authoritative department verifies first. "
             "Times in " (tz.name()) "."
         }
+        @if let Access::Department(own) = access {
+            (check_form(state, own))
+        }
         @if disputes.is_empty() {
             p.muted { "暂无 None." }
         } @else {
@@ -204,6 +267,42 @@ fn render(state: &ApiState, access: &Access, disputes: &[Dispute], today: NaiveD
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A department disputes one of its checks over a period ("the rule is
+/// wrong for this value"); one finding is disputed from its rectification page.
+fn check_form(state: &ApiState, own: &str) -> Markup {
+    let datasets: Vec<_> = state
+        .checks
+        .datasets
+        .iter()
+        .filter(|d| d.department == own)
+        .collect();
+    html! {
+        details.dispute-check {
+            summary { "对某项检查提出异议 Dispute a check over a period" }
+            p.muted {
+                "对单条问题的异议，请在本部门的整改页面提出。"
+                " To dispute one finding, use the form beside it on your rectification page ("
+                a href={ "/departments/" (own) "/findings" } { "整改 Rectification" } ")."
+            }
+            form.dispute-file method="post" action="/disputes" {
+                label { "数据集 Dataset " select name="dataset" {
+                    @for d in &datasets { option value=(d.name) { (d.name) } }
+                } }
+                " "
+                label { "检查 Check " select name="check" {
+                    @for d in &datasets { @for c in &d.checks { option value=(c.id) { (c.id) } } }
+                } }
+                " "
+                label { "期间 Period " input type="text" name="period" required placeholder="2026-Q1"; }
+                " "
+                label { "理由 Reason " input type="text" name="reason" required maxlength="2000"; }
+                " "
+                button type="submit" { "提出异议 File" }
             }
         }
     }

@@ -15,7 +15,7 @@ use super::login::SignedIn;
 use super::period::Today;
 use crate::model::Dimension;
 use crate::store::findings::{FindingSummary, RecordAt};
-use crate::web::api::{ApiError, ApiState, FindingView, FindingsAnswer, Listed};
+use crate::web::api::{Access, ApiError, ApiState, FindingView, FindingsAnswer, Listed};
 
 /// Findings listed on the page.
 const PAGE_FINDINGS: usize = 200;
@@ -52,7 +52,15 @@ pub(super) async fn findings_page(
             page(
                 StatusCode::OK,
                 &format!("{name} — 整改 Rectification"),
-                render(&department, &name, listed, &answer, state.checks.time_zone),
+                render(
+                    &department,
+                    &name,
+                    listed,
+                    &answer,
+                    state.checks.time_zone,
+                    // The department itself may dispute its open findings.
+                    matches!(&access, Access::Department(d) if *d == department),
+                ),
             )
         }
         Err(e) => error_page(e),
@@ -65,6 +73,7 @@ fn render(
     listed: Listed,
     a: &FindingsAnswer,
     tz: chrono_tz::Tz,
+    may_dispute: bool,
 ) -> Markup {
     let s = a
         .departments
@@ -93,7 +102,23 @@ fn render(
                 " "
             }
         }
-        (findings_table(&a.findings, listed, tz))
+        (findings_table(&a.findings, listed, tz, may_dispute && listed != Listed::Fixed))
+    }
+}
+
+/// Files a dispute of the finding's opening record (`POST /disputes`).
+fn dispute_form(f: &FindingView) -> Markup {
+    html! {
+        form.dispute-file method="post" action="/disputes" {
+            input type="hidden" name="dataset" value=(f.dataset);
+            input type="hidden" name="check" value=(f.check);
+            input type="hidden" name="topic" value=(f.opened.topic);
+            input type="hidden" name="partition" value=(f.opened.partition);
+            input type="hidden" name="offset" value=(f.opened.offset);
+            input type="text" name="reason" required maxlength="2000" placeholder="理由 Reason";
+            " "
+            button type="submit" { "提出异议 Dispute" }
+        }
     }
 }
 
@@ -135,7 +160,12 @@ fn local(at: &str, tz: chrono_tz::Tz) -> String {
         .unwrap_or_else(|_| at.to_owned())
 }
 
-fn findings_table(findings: &[FindingView], listed: Listed, tz: chrono_tz::Tz) -> Markup {
+fn findings_table(
+    findings: &[FindingView],
+    listed: Listed,
+    tz: chrono_tz::Tz,
+    may_dispute: bool,
+) -> Markup {
     if findings.is_empty() {
         return html! { p.muted { "暂无 None." } };
     }
@@ -151,6 +181,7 @@ fn findings_table(findings: &[FindingView], listed: Listed, tz: chrono_tz::Tz) -
                 th { "数据集 Dataset" } th { "检查 Check" } th { "维度 Dimension" } th { "状态 Status" }
                 th { "发现 Opened (" (tz.name()) ")" } th { "整改期限 Due" } th { "发现记录 Opening record" }
                 @if listed == Listed::Fixed { th { "整改 Fixed" } th { "整改记录 Fixing record" } }
+                @if may_dispute { th { "异议 Dispute" } }
             } }
             tbody {
                 @for f in findings {
@@ -170,6 +201,7 @@ fn findings_table(findings: &[FindingView], listed: Listed, tz: chrono_tz::Tz) -
                             td { @if let Some(t) = &f.fixed_at { (local(t, tz)) } }
                             td { @if let Some(r) = &f.fixed { (at(r)) } }
                         }
+                        @if may_dispute { td { (dispute_form(f)) } }
                     }
                 }
             }

@@ -35,7 +35,10 @@ pub fn pages(state: ApiState) -> Router {
             "/departments/{department}/findings",
             get(findings::findings_page),
         )
-        .route("/disputes", get(disputes::disputes_page))
+        .route(
+            "/disputes",
+            get(disputes::disputes_page).post(disputes::post_file),
+        )
         .route("/disputes/{id}/accept", post(disputes::post_accept))
         .route("/disputes/{id}/verify", post(disputes::post_verify))
         .route("/disputes/{id}/decide", post(disputes::post_decide))
