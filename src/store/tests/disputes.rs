@@ -283,6 +283,51 @@ pub(crate) fn disputes_withdraw_exactly_what_they_cover<D: TestDb>() {
     let (dims, by_check) = counts_of::<D>(&store, &checks, DEP, DS);
     assert_eq!(dims[Format as usize], [5, 0]);
     assert!(by_check.contains(&(f2.clone(), [4, 0])), "{by_check:?}");
+    // A seal of March freezes these scores and names the decided disputes
+    // (not the pending one), with where the conflict was charged.
+    checks.governance.disputes.pending_counts_against_score = true;
+    let march = PeriodBounds::clamped(d("2026-03-01"), d("2026-03-31"));
+    let actor = crate::store::assessment::Actor {
+        name: "officer-desk".into(),
+        role: "officer".into(),
+        at_ms: NOON,
+    };
+    crate::store::assessment::seal_period(
+        &store,
+        &store,
+        &store,
+        &checks,
+        march,
+        d("2026-04-01"),
+        crate::store::assessment::SealAction::Seal,
+        &actor,
+    )
+    .unwrap();
+    let (_, link) = crate::store::assessment::sealed(&store, march)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let named: Vec<(i64, &str, Option<&str>)> = link
+        .report
+        .disputes
+        .iter()
+        .map(|d| (d.id, d.decision.as_str(), d.charged_to.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (whole, "upheld", None),
+            (
+                conflict,
+                "upheld",
+                Some("public_security.household_registration")
+            ),
+        ]
+    );
+    assert_eq!(
+        link.report.scores.departments[DEP].report.datasets[DS].dimensions[&Format],
+        Counts::from([4, 1])
+    );
     // Another period is untouched.
     let april = PeriodBounds::clamped(d("2026-04-01"), d("2026-04-30"));
     assert!(
