@@ -2,11 +2,15 @@
 //! measures the heap the maps hold after N entities are tracked.
 //!
 //! cargo bench --bench state_memory
+//!
+//! The second table is the positioned memory instances sharing the bus keep
+//! (`engine::history`): every delivery and record id with its place in the
+//! bus's order, one and two deliveries per person.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use dqmon::engine::State;
+use dqmon::engine::{Delivery, Engine, Fact, Pos, State};
 
 struct Counting;
 
@@ -55,5 +59,56 @@ fn main() {
             entities as f64 / n as f64,
             records as f64 / n as f64
         );
+    }
+    }
+    let checks = std::sync::Arc::new(
+        dqmon::catalog::load(std::path::Path::new("checks")).expect("the contracts load"),
+    );
+    for deliveries in [1usize, 2] {
+        for n in [100_000usize, 1_000_000, 2_000_000] {
+            let engine = Engine::new(checks.clone(), b"memory benchmark").shared(86_400_000);
+            let before = LIVE.load(Ordering::Relaxed);
+            for d in 0..deliveries {
+                for i in 0..n {
+                    let key = engine.state().entity_key(0, &format!("{i:018}"));
+                    let fact = Fact {
+                        record_key: None,
+                        deliveries: vec![Delivery {
+                            entity: 0,
+                            key,
+                            values: [0u8, 1, 2]
+                                .iter()
+                                .map(|&a| (a, (i * 3 + usize::from(a) + d) as u32))
+                                .collect(),
+                        }],
+                    };
+                    engine.apply_fact(&fact, pos(i, d));
+                }
+            }
+            let entities = LIVE.load(Ordering::Relaxed) - before;
+            for i in 0..n {
+                let fact = Fact {
+                    record_key: Some(engine.state().record_key(0, &format!("rec-{i}"))),
+                    deliveries: Vec::new(),
+                };
+                engine.apply_fact(&fact, pos(i, 0));
+            }
+            let records = LIVE.load(Ordering::Relaxed) - before - entities;
+            println!(
+                "positioned, {deliveries} deliveries per person, n={n}: {:.1} bytes per person, {:.1} bytes per record id",
+                entities as f64 / n as f64,
+                records as f64 / n as f64
+            );
+        }
+    }
+}
+
+/// Record `i`'s place, delivery `d` a day later.
+fn pos(i: usize, d: usize) -> Pos {
+    Pos {
+        timestamp_ms: 1_700_000_000_000 + (d as i64) * 86_400_000,
+        topic: 0,
+        partition: (i % 6) as i32,
+        offset: i as i64,
     }
 }

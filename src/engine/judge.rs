@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use smallvec::SmallVec;
 
+use super::history::Pos;
 use super::outcome::RecordOutcome;
 use super::prepare::Prepared;
 use super::{EXPIRE_EVERY, Engine};
@@ -18,6 +19,7 @@ impl Engine {
     pub fn judge(&self, prepared: Prepared) -> RecordOutcome {
         let Prepared {
             timestamp_ms,
+            pos,
             mut out,
             freshness,
             cross,
@@ -33,15 +35,22 @@ impl Engine {
                 // The authority delivers; it is never charged for a conflict.
                 let values: SmallVec<[(usize, u32); MAX_ENTITY_ATTRIBUTES]> =
                     intent.values.iter().map(|&(a, h, _)| (a, h)).collect();
-                self.state
-                    .deliver(intent.entity, intent.key, &values, timestamp_ms);
+                match &self.history {
+                    Some(h) => h.deliver(intent.entity, intent.key, &values, pos),
+                    None => self
+                        .state
+                        .deliver(intent.entity, intent.key, &values, timestamp_ms),
+                }
                 continue;
             }
             // Not applicable before the authority has delivered a value.
-            let Some(reference) =
-                self.state
-                    .reference_at(intent.entity, intent.key, timestamp_ms, ttl)
-            else {
+            let reference = match &self.history {
+                Some(h) => h.reference_before(intent.entity, intent.key, pos, ttl),
+                None => self
+                    .state
+                    .reference_at(intent.entity, intent.key, timestamp_ms, ttl),
+            };
+            let Some(reference) = reference else {
                 continue;
             };
             for &(attribute, hash, check) in &intent.values {
@@ -61,7 +70,7 @@ impl Engine {
             None => {}
         }
         if let Some(key) = record_key {
-            self.check_uniqueness(ds, key, timestamp_ms, &mut out);
+            self.check_uniqueness(ds, key, pos, &mut out);
         }
         // Last: findings follow every check's outcome.
         if let Some(key) = finding_key {
@@ -81,11 +90,13 @@ impl Engine {
     }
 
     /// The same `record_id` delivered by the dataset within the window.
-    fn check_uniqueness(&self, ds: &Dataset, key: [u64; 2], at_ms: i64, out: &mut RecordOutcome) {
-        if self
-            .state
-            .seen_before(key, at_ms, self.checks.uniqueness_window_ms)
-        {
+    fn check_uniqueness(&self, ds: &Dataset, key: [u64; 2], pos: Pos, out: &mut RecordOutcome) {
+        let window = self.checks.uniqueness_window_ms;
+        let repeat = match &self.history {
+            Some(h) => h.seen_before(key, pos, window),
+            None => self.state.seen_before(key, pos.timestamp_ms, window),
+        };
+        if repeat {
             out.fail(
                 ds,
                 ds.unique_check,

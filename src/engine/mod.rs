@@ -11,6 +11,8 @@
 //! comparison, `state` the keyed-hash memory, `rectify` the open findings, `outcome` what is concluded,
 //! `violations` the events made of it.
 
+mod fact;
+pub mod history;
 mod judge;
 mod normalize;
 pub mod outcome;
@@ -26,6 +28,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 
+pub use fact::{Delivery, Fact};
+pub use history::Pos;
 pub use outcome::{Failure, FindingChange, RecordOutcome};
 pub use prepare::Prepared;
 pub use rectify::OpenFinding;
@@ -48,12 +52,26 @@ pub struct Engine {
     evaluated: AtomicU64,
     /// Expire every [`EXPIRE_EVERY`] records; off when checkpoints expire instead.
     auto_expire: bool,
+    /// Positioned memory instead of `state`'s latest values, when instances
+    /// share the bus ([`Engine::shared`]).
+    history: Option<history::History>,
+    /// Each dataset's topic's rank among the topic names: its place in the
+    /// bus's order at equal times.
+    topic_ranks: Vec<u16>,
+    /// How far behind the latest message time positioned memory stays exact.
+    history_ms: i64,
 }
 
 impl Engine {
     /// `secret` keys the hashes of entity keys and values kept in memory.
     pub fn new(checks: Arc<Checks>, secret: &[u8]) -> Self {
         let state = State::new(secret, checks.entities.len());
+        let mut by_name: Vec<usize> = (0..checks.datasets.len()).collect();
+        by_name.sort_by(|&a, &b| checks.datasets[a].topic.cmp(&checks.datasets[b].topic));
+        let mut topic_ranks = vec![0u16; by_name.len()];
+        for (rank, &ds) in by_name.iter().enumerate() {
+            topic_ranks[ds] = rank as u16;
+        }
         Self {
             checks,
             state,
@@ -61,6 +79,9 @@ impl Engine {
             watermark_ms: AtomicI64::new(i64::MIN),
             evaluated: AtomicU64::new(0),
             auto_expire: true,
+            history: None,
+            topic_ranks,
+            history_ms: 0,
         }
     }
 
@@ -115,6 +136,17 @@ impl Engine {
     /// applies to the store too.
     pub fn expire(&self, now_ms: i64) -> Expiry {
         let c = &self.checks;
+        if let Some(h) = &self.history {
+            // Records up to `history_ms` behind may still be judged (a
+            // partition taken over after a crash): keep their answers.
+            let horizon = Pos {
+                timestamp_ms: now_ms.saturating_sub(self.history_ms),
+                topic: 0,
+                partition: i32::MIN,
+                offset: i64::MIN,
+            };
+            h.expire(horizon, c.uniqueness_window_ms, c.reference_ttl_ms);
+        }
         self.state
             .expire(now_ms, c.uniqueness_window_ms, c.reference_ttl_ms)
     }

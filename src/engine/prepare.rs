@@ -23,6 +23,8 @@ use crate::model::Message;
 #[derive(Debug)]
 pub struct Prepared {
     pub(super) timestamp_ms: i64,
+    /// Its place in the bus's order.
+    pub(super) pos: super::history::Pos,
     /// Completeness, format and rule outcomes so far.
     pub(super) out: RecordOutcome,
     /// The freshness outcome, applied after the cross-source checks so the
@@ -60,6 +62,12 @@ impl Engine {
         let ds = self.checks.dataset_for_topic(msg.topic)?;
         let mut prepared = Prepared {
             timestamp_ms: msg.timestamp_ms,
+            pos: super::history::Pos {
+                timestamp_ms: msg.timestamp_ms,
+                topic: self.topic_ranks[ds.index],
+                partition: msg.partition,
+                offset: msg.offset,
+            },
             out: RecordOutcome::new(ds.index),
             freshness: None,
             cross: SmallVec::new(),

@@ -315,7 +315,7 @@ impl State {
 }
 
 /// Epoch seconds in 32 bits (good until 2106); earlier times clamp to 0.
-fn secs(ms: i64) -> u32 {
+pub(crate) fn secs(ms: i64) -> u32 {
     (ms.div_euclid(1000)).clamp(0, i64::from(u32::MAX)) as u32
 }
 
