@@ -60,7 +60,6 @@ fn main() {
             records as f64 / n as f64
         );
     }
-    }
     let checks = std::sync::Arc::new(
         dqmon::catalog::load(std::path::Path::new("checks")).expect("the contracts load"),
     );

@@ -63,12 +63,17 @@ fn isolated() -> Isolated {
 /// [`isolated`], its topics created with these topic configs; each topic has
 /// its own number of partitions (1 to 6).
 fn isolated_with(topic_configs: &[(&str, &str)]) -> Isolated {
+    isolated_in(topic_configs, None)
+}
+
+/// [`isolated_with`], every topic with `partitions` partitions if given.
+fn isolated_in(topic_configs: &[(&str, &str)], partitions: Option<i32>) -> Isolated {
     let prefix = format!("e2e{}", rand::random::<u32>());
     let dir = tempfile::tempdir().unwrap();
     let checks_dir = dir.path().join("checks");
     copy_dir(Path::new("checks"), &checks_dir, &prefix);
     let checks = Arc::new(dqmon::catalog::load(&checks_dir).unwrap());
-    create_topics(&checks.topics(), topic_configs);
+    create_topics_with(&checks.topics(), topic_configs, partitions);
     Isolated {
         _dir: dir,
         checks_dir,
@@ -79,6 +84,11 @@ fn isolated_with(topic_configs: &[(&str, &str)]) -> Isolated {
 
 /// The bus's topics exist before anyone subscribes, as on a real exchange.
 fn create_topics(topics: &[String], configs: &[(&str, &str)]) {
+    create_topics_with(topics, configs, None)
+}
+
+/// [`create_topics`], each with `partitions` if given (else 1 to 6).
+fn create_topics_with(topics: &[String], configs: &[(&str, &str)], partitions: Option<i32>) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<_> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
@@ -89,7 +99,11 @@ fn create_topics(topics: &[String], configs: &[(&str, &str)]) {
         .enumerate()
         .map(|(i, t)| {
             configs.iter().fold(
-                NewTopic::new(t, i as i32 % 6 + 1, TopicReplication::Fixed(1)),
+                NewTopic::new(
+                    t,
+                    partitions.unwrap_or(i as i32 % 6 + 1),
+                    TopicReplication::Fixed(1),
+                ),
                 |n, (k, v)| n.set(k, v),
             )
         })
@@ -514,4 +528,257 @@ async fn a_dead_letter_over_the_brokers_limit_is_truncated_and_blocks_nothing() 
     service.stop().await.unwrap();
     let limit = Duration::from_secs(c.processing.shutdown_timeout_secs + 5);
     assert!(stopping.elapsed() < limit, "{:?}", stopping.elapsed());
+}
+
+/// Runs `f` on a thread of its own: PostgreSQL's blocking client starts a
+/// runtime, which it may not inside the test's.
+fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().expect("no panic")
+}
+
+/// A fresh database on the test server (`DQMON_TEST_POSTGRES_URL`, from
+/// `scripts/postgres-local.sh start`): its URL.
+fn fresh_database(name: &str) -> String {
+    let name = name.to_owned();
+    off_runtime(move || create_database(&name))
+}
+
+fn create_database(name: &str) -> String {
+    let url = std::env::var("DQMON_TEST_POSTGRES_URL").expect(
+        "DQMON_TEST_POSTGRES_URL: start a server with eval \"$(scripts/postgres-local.sh start)\"",
+    );
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("the test server");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("creating the test database");
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
+}
+
+/// Records counted in the PostgreSQL store so far.
+fn pg_records(url: &str) -> u64 {
+    let url = url.to_owned();
+    off_runtime(move || stored_in(&url))
+}
+
+fn stored_in(url: &str) -> u64 {
+    use dqmon::store::ScoreStore as _;
+    let Ok(store) = dqmon::store::postgres::PostgresStore::open_read_only(url) else {
+        return 0;
+    };
+    let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    store
+        .counts(from, to, None)
+        .map(|c| c.iter().map(|d| d.counts.records).sum())
+        .unwrap_or(0)
+}
+
+/// One `dqmon run` of the group: its configuration file and process.
+struct Instance {
+    config_path: PathBuf,
+    child: Child,
+    port: u16,
+}
+
+/// Writes instance `i`'s configuration (the group's, its own HTTP port and
+/// static member id) and starts it.
+fn start_instance(iso: &Isolated, dir: &Path, url: &str, state_topic: &str, i: usize) -> Instance {
+    let config_path = dir.join(format!("dqmon-{i}.toml"));
+    let port = crash::free_port();
+    let text = format!(
+        "checks_dir = {checks:?}\n\
+         [kafka]\nbootstrap_servers = {bootstrap:?}\ngroup_id = \"{prefix}-dqmon\"\n\
+         violations_topic = \"{prefix}.dq.violations\"\ndeadletter_topic = \"{prefix}.dq.deadletter\"\n\
+         statistics_interval_secs = 1\n\
+         [http]\nlisten_address = \"127.0.0.1:{port}\"\n\
+         [hashing]\nsecret = \"end-to-end secret, long enough\"\n\
+         [processing]\nstate_topic = {state_topic:?}\nworkers = 1\n\
+         state_history_ms = {history_ms}\n\
+         [store]\nurl = {url:?}\ncheckpoint_interval_ms = 500\ncheckpoint_max_messages = 3000\n\
+         [[api.tokens]]\nname = \"test-officer\"\nrole = \"officer\"\nsha256 = {sha:?}\n\
+         [kafka.consumer_properties]\n\"group.instance.id\" = \"instance-{i}\"\n\
+         \"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
+        checks = iso.checks_dir,
+        bootstrap = bootstrap(),
+        prefix = iso.prefix,
+        sha = dqmon::web::api::token_sha256(crash::OFFICER),
+        // The backlog's ten days are read in seconds: a partition taken over
+        // is read again days of message time behind the bus. Production
+        // reads at the bus's pace, where the default day is ample.
+        history_ms = 11 * 86_400_000i64,
+    );
+    std::fs::write(&config_path, text).unwrap();
+    let child = spawn_instance(&config_path);
+    Instance {
+        config_path,
+        child,
+        port,
+    }
+}
+
+/// Whether the instance on `port` answers `/readyz` with 200 (state loaded,
+/// partitions assigned).
+fn ready(port: u16) -> bool {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if write!(
+        s,
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.starts_with("HTTP/1.1 200")
+}
+
+/// `dqmon run` with its log appended to a file beside its configuration
+/// (printed when the test fails: four instances' lines interleaved say little).
+fn spawn_instance(config_path: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config_path.with_extension("log"))
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_dqmon"))
+        .args(["run", "--config"])
+        .arg(config_path)
+        .env("DQMON_LOG", "info,librdkafka=warn")
+        .env("NO_COLOR", "1")
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (STOP, CONT) to a process.
+fn signal(child: &Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Several instances, one PostgreSQL store: three `dqmon run` in one group
+/// read 100 000 messages (topics of 6 partitions, published in the worst
+/// order, authorities last, each message on a partition drawn at random so
+/// an entity's records and a record id's repeats are on other partitions,
+/// so on other instances, than their first), while five SIGKILLs land at
+/// random moments (each instance restarted), a fourth instance joins
+/// mid-run and one is paused (SIGSTOP) past its session timeout, then
+/// continued: its checkpoint is refused (fenced) and it rejoins. The store
+/// ends with exactly eval's counts, dataset by dataset, in every dimension,
+/// consistency and uniqueness included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Kafka broker and PostgreSQL: scripts/kafka-local.sh start, scripts/postgres-local.sh start"]
+async fn several_instances_on_postgres_count_exactly_as_eval() {
+    let iso = isolated_in(KEEP_FOREVER, Some(6));
+    let state_topic = format!("{}.dq.state", iso.prefix);
+    create_topics_with(std::slice::from_ref(&state_topic), KEEP_FOREVER, Some(6));
+    let url = fresh_database(&iso.prefix);
+    let messages = worst_order(prefixed(&iso.prefix, backlog(MESSAGES, 17)));
+    publish_scattered(&producer(&bootstrap()), &messages, 6, 3).await;
+    let (tally, _) = eval(&iso.checks, &read_back(&iso, MESSAGES));
+    assert_stateful_outcomes(&iso.checks, &tally);
+
+    // Kept when the test fails: each instance's log is there.
+    let dir = std::env::temp_dir().join(&iso.prefix);
+    std::fs::create_dir_all(&dir).unwrap();
+    eprintln!("instances' configurations and logs: {}", dir.display());
+    let mut instances: Vec<Instance> = (0..3)
+        .map(|i| start_instance(&iso, &dir, &url, &state_topic, i))
+        .collect();
+    let total = MESSAGES as u64;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let mut stored_at = Vec::new();
+    let mut paused = false;
+    // Eighths of the backlog: a kill at each of the first five, the fourth
+    // instance at the second, the pause at the sixth (the others may finish
+    // while it sleeps: what it judged meanwhile must count for nothing).
+    for step in 1..=6u64 {
+        let share = total * step / 8;
+        while pg_records(&url) < share {
+            assert!(
+                Instant::now() < deadline,
+                "the group makes progress: {} of {total} at step {step}",
+                pg_records(&url)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 200)).await;
+        let victim = rand::random::<u64>() as usize % instances.len();
+        if step == 6 {
+            // Past the session timeout (6 s): the group gives its partitions away.
+            signal(&instances[victim].child, "STOP");
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            signal(&instances[victim].child, "CONT");
+            paused = true;
+        } else {
+            let i = &mut instances[victim];
+            i.child.kill().unwrap(); // SIGKILL: no drain, no checkpoint, no commit.
+            i.child.wait().unwrap();
+            i.child = spawn_instance(&i.config_path);
+        }
+        stored_at.push(pg_records(&url));
+        if step == 2 {
+            instances.push(start_instance(&iso, &dir, &url, &state_topic, 3));
+        }
+    }
+    assert!(paused);
+    assert!(
+        stored_at[4] < total,
+        "the last kill landed before the end: {stored_at:?}"
+    );
+    while pg_records(&url) < total {
+        assert!(
+            Instant::now() < deadline,
+            "everything counted in time: {} of {total}",
+            pg_records(&url)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("records in the store after each step: {stored_at:?}");
+    // The paused one was fenced and rejoined: every instance is serving
+    // partitions again (none exited).
+    while !instances.iter().all(|i| ready(i.port)) {
+        for i in &mut instances {
+            assert!(i.child.try_wait().unwrap().is_none(), "no instance exited");
+        }
+        assert!(Instant::now() < deadline, "every instance ready again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for i in &mut instances {
+        sigterm(&i.child);
+    }
+    for (n, i) in instances.iter_mut().enumerate() {
+        let stop_by = Instant::now() + Duration::from_secs(60);
+        while i.child.try_wait().unwrap().is_none() && Instant::now() < stop_by {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let exit = match i.child.try_wait().unwrap() {
+            Some(exit) => exit,
+            None => {
+                let _ = i.child.kill();
+                i.child.wait().unwrap()
+            }
+        };
+        if !exit.success() {
+            let log = std::fs::read_to_string(i.config_path.with_extension("log"));
+            panic!(
+                "instance {n} did not stop cleanly: {exit}\n{}",
+                log.unwrap_or_default()
+            );
+        }
+    }
+    let checks = iso.checks.clone();
+    off_runtime(move || {
+        let store = dqmon::store::postgres::PostgresStore::open_read_only(&url).unwrap();
+        crash::assert_store_equal(&checks, &tally, &store);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -65,6 +65,12 @@ impl Engine {
         self
     }
 
+    /// How far behind the latest message time a record is still judged
+    /// exactly (see [`Engine::shared`]).
+    pub fn history_ms(&self) -> i64 {
+        self.history_ms
+    }
+
     /// Whether this engine judges against positioned memory.
     pub fn is_shared(&self) -> bool {
         self.history.is_some()

@@ -131,3 +131,47 @@ impl Drop for DiedGuard<'_> {
         self.0.store(true, Ordering::Relaxed);
     }
 }
+
+impl Engine {
+    /// Prepares `batch` on `workers` threads (the caller's included), in
+    /// batch order: for a judge that runs elsewhere (instances sharing the
+    /// bus judge a record once the facts before it are known).
+    pub fn prepare_batch(
+        &self,
+        batch: &[(Message<'_>, NaiveDate)],
+        workers: usize,
+    ) -> Vec<Option<Prepared>> {
+        let chunks = batch.len().div_ceil(CHUNK);
+        if workers <= 1 || chunks < 2 {
+            return batch.iter().map(|(m, d)| self.prepare(m, *d)).collect();
+        }
+        let work = Work {
+            engine: self,
+            batch,
+            slots: (0..chunks).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            ready: (Mutex::new(()), Condvar::new()),
+            died: AtomicBool::new(false),
+        };
+        std::thread::scope(|s| {
+            for _ in 1..workers.min(chunks) {
+                s.spawn(|| {
+                    while let Some(c) = work.claim() {
+                        work.prepare(c);
+                    }
+                });
+            }
+            while let Some(c) = work.claim() {
+                work.prepare(c);
+            }
+        });
+        work.slots
+            .into_iter()
+            .flat_map(|s| {
+                s.into_inner()
+                    .expect("slot lock")
+                    .expect("every chunk prepared")
+            })
+            .collect()
+    }
+}

@@ -253,6 +253,17 @@ pub struct ProcessingConfig {
     /// order on one, so outcomes never depend on this setting.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// Several instances in one group: the topic through which they tell each
+    /// other the facts of the records they read (authorities' values and
+    /// record ids, as keyed hashes), so each judges against the whole bus.
+    /// Unset: one instance, whose own records are the whole bus.
+    #[serde(default)]
+    pub state_topic: Option<String>,
+    /// With `state_topic`: how far behind the latest message time, in
+    /// milliseconds, a record (of a partition taken over after a crash) is
+    /// still judged exactly; older positions are folded to save memory.
+    #[serde(default = "default_state_history_ms")]
+    pub state_history_ms: u64,
 }
 
 impl Default for ProcessingConfig {
@@ -264,6 +275,8 @@ impl Default for ProcessingConfig {
             max_lag_ms: default_max_lag_ms(),
             max_buffered_bytes: default_max_buffered_bytes(),
             workers: default_workers(),
+            state_topic: None,
+            state_history_ms: default_state_history_ms(),
         }
     }
 }
@@ -307,6 +320,9 @@ fn default_max_in_flight_messages() -> usize {
 }
 fn default_shutdown_timeout_secs() -> u64 {
     7
+}
+fn default_state_history_ms() -> u64 {
+    86_400_000
 }
 fn default_max_lag_ms() -> u64 {
     30_000

@@ -19,6 +19,7 @@ use tracing::{debug, error, warn};
 use super::checkpoint::Accumulator;
 use super::order::{Fetched, Merge};
 use super::outputs::Outputs;
+use super::shared::SharedLanes;
 use super::writer::CheckpointWriter;
 use crate::catalog::Checks;
 use crate::engine::Engine;
@@ -52,9 +53,15 @@ pub(crate) struct PipelineContext {
     /// Fetched records waiting to be judged in message-time order; the
     /// rebalance callback adds and drops partitions.
     pub(super) merge: Mutex<Merge<Fetched>>,
+    /// With a state topic: every partition's facts and the records waiting
+    /// for theirs.
+    pub(super) shared: Option<Mutex<SharedLanes>>,
     writer: Mutex<CheckpointWriter>,
     /// Set when the store failed: the loop stops without another checkpoint.
     pub(super) failed: AtomicBool,
+    /// Set when the store refused a checkpoint because another instance
+    /// claimed one of its partitions since: the service rejoins from the store.
+    pub(super) fenced: AtomicBool,
     /// What failed first, for the exit error.
     failure: Mutex<Option<String>>,
     shutdown: CancellationToken,
@@ -72,6 +79,7 @@ pub(crate) struct ContextParts {
     pub checks: Arc<Checks>,
     pub checkpointing: Checkpointing,
     pub merge: Merge<Fetched>,
+    pub shared: Option<SharedLanes>,
     /// Cancelled by the pipeline itself when the store fails.
     pub shutdown: CancellationToken,
 }
@@ -90,8 +98,10 @@ impl PipelineContext {
             accumulator: Mutex::new(Accumulator::default()),
             claims: Mutex::new(BTreeMap::new()),
             merge: Mutex::new(p.merge),
+            shared: p.shared.map(Mutex::new),
             writer: Mutex::new(writer),
             failed: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
             failure: Mutex::new(None),
             shutdown: p.shutdown,
         }
@@ -151,6 +161,9 @@ impl PipelineContext {
                     }
                 }
                 Err(e) => {
+                    if matches!(e, crate::store::StoreError::Fenced { .. }) {
+                        self.fenced.store(true, Ordering::Relaxed);
+                    }
                     if !self.failed.load(Ordering::Relaxed) {
                         self.fail("writing a checkpoint", &e);
                     }

@@ -20,6 +20,7 @@ mod order;
 mod outputs;
 pub(crate) mod pipeline;
 mod rebalance;
+mod shared;
 pub mod today;
 pub(crate) mod writer;
 
@@ -61,7 +62,7 @@ pub struct Service {
     /// Signed-in browsers; one-time sign-in links are made here (the demo).
     pub sessions: Arc<Sessions>,
     shutdown: CancellationToken,
-    pipeline: std::thread::JoinHandle<anyhow::Result<()>>,
+    pipeline: PipelineThread,
     http: tokio::task::JoinHandle<()>,
 }
 
@@ -154,15 +155,37 @@ impl Service {
 
     /// Waits until the service has stopped (after its token is cancelled).
     pub async fn wait(self) -> anyhow::Result<()> {
-        let pipeline = self.pipeline;
-        let result = tokio::task::spawn_blocking(move || pipeline.join())
+        let PipelineThread { result, thread } = self.pipeline;
+        let result = tokio::task::spawn_blocking(move || result.recv())
             .await?
             .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+        // Everything is in the store by now: a consumer that takes too long
+        // to leave the group (a rebalance under way) must not hold the exit.
+        let closed = tokio::task::spawn_blocking(move || thread.join());
+        if tokio::time::timeout(CONSUMER_CLOSE_TIMEOUT, closed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                timeout_secs = CONSUMER_CLOSE_TIMEOUT.as_secs(),
+                "the consumer did not leave the group in time: stopping without it"
+            );
+        }
         // A pipeline that stopped on its own (store failure) stops the server too.
         self.shutdown.cancel();
         self.http.await?;
         result
     }
+}
+
+/// How long a stopped pipeline's consumer may take to leave the group.
+const CONSUMER_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pipeline's thread: its outcome comes before the thread ends (closing
+/// the consumer after it may wait for the group).
+struct PipelineThread {
+    result: std::sync::mpsc::Receiver<anyhow::Result<()>>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 /// A service whose HTTP side is up and whose consumer is not yet.
@@ -209,11 +232,7 @@ impl Started {
     async fn load_and_subscribe(
         &self,
         config: &Config,
-    ) -> anyhow::Result<(
-        Arc<Engine>,
-        Arc<Today>,
-        std::thread::JoinHandle<anyhow::Result<()>>,
-    )> {
+    ) -> anyhow::Result<(Arc<Engine>, Arc<Today>, PipelineThread)> {
         let (engine, today) = {
             let (config, checks, store) = (config.clone(), self.checks.clone(), self.store.clone());
             blocking(move || {
@@ -224,6 +243,15 @@ impl Started {
                 Ok((Arc::new(engine), Arc::new(today)))
             })
             .await?
+        };
+        let (state_topic, lanes) = match &config.processing.state_topic {
+            Some(topic) => {
+                let (config, checks, topic) = (config.clone(), self.checks.clone(), topic.clone());
+                let (t, l) =
+                    blocking(move || shared::StateTopic::open(&config, &checks, &topic)).await?;
+                (Some(t), Some(l))
+            }
+            None => (None, None),
         };
         self.health
             .loaded
@@ -244,6 +272,7 @@ impl Started {
                 violations_kept: config.store.violations_kept_per_department,
             },
             merge: restored_merge(config, &engine),
+            shared: lanes,
             shutdown: self.shutdown.clone(),
         });
         let pipeline = Pipeline {
@@ -257,12 +286,19 @@ impl Started {
             max_in_flight: config.processing.max_in_flight_messages,
             max_in_flight_bytes: config.processing.max_in_flight_bytes,
             workers: config.processing.workers,
+            state_topic,
         };
         let token = self.shutdown.clone();
-        let pipeline = std::thread::Builder::new()
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
             .name("dqmon-pipeline".into())
-            .spawn(move || pipeline.run(token))?;
-        Ok((engine, today, pipeline))
+            .spawn(move || {
+                let _ = done.send(pipeline.run(token));
+                // Closing the consumer leaves the group (its revoke callback
+                // finds nothing left to checkpoint); the result is already known.
+                drop(pipeline);
+            })?;
+        Ok((engine, today, PipelineThread { result, thread }))
     }
 }
 
@@ -279,9 +315,16 @@ fn restored_engine(
     checks: &Arc<Checks>,
     store: &dyn CheckpointStore,
 ) -> anyhow::Result<Engine> {
-    let engine = Engine::new(checks.clone(), &config.secret()?).checkpointed();
-    let (references, seen) = (store.references()?, store.seen()?);
-    engine.restore(&references, &seen);
+    let mut engine = Engine::new(checks.clone(), &config.secret()?).checkpointed();
+    let (mut references, mut seen) = (Vec::new(), Vec::new());
+    if config.processing.state_topic.is_some() {
+        // The state topic, read from its beginning, is the state.
+        engine =
+            engine.shared(i64::try_from(config.processing.state_history_ms).unwrap_or(i64::MAX));
+    } else {
+        (references, seen) = (store.references()?, store.seen()?);
+        engine.restore(&references, &seen);
+    }
     let open = open_findings(checks, &store.open_findings()?);
     engine.restore_findings(&open);
     info!(
@@ -381,13 +424,44 @@ fn owner(config: &Config) -> String {
     format!("{}@{host}:{}", config.kafka.group_id, std::process::id())
 }
 
-/// `dqmon run`: until SIGTERM or SIGINT, or until the store fails.
+/// The store refused a checkpoint: another instance claimed one of this
+/// instance's partitions since (it was paused past its session timeout, say).
+/// What it judged since its last checkpoint was not written, and is the new
+/// owner's to count.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "fenced: another instance owns a partition this one was judging; nothing of it was written"
+)]
+pub struct Fenced;
+
+/// `dqmon run`: until SIGTERM or SIGINT, or until the store fails. Fenced,
+/// it starts again from the store and the state topic (its memory was ahead
+/// of the store) and rejoins the group.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let service = Service::start(&config).await?;
-    let token = service.shutdown_token();
-    tokio::select! {
-        _ = termination() => info!("termination signal: shutting down"),
-        _ = token.cancelled() => {}
+    let terminated = termination();
+    tokio::pin!(terminated);
+    loop {
+        let service = Service::start(&config).await?;
+        let token = service.shutdown_token();
+        tokio::select! {
+            _ = &mut terminated => {
+                info!("termination signal: shutting down");
+                return match service.stop().await {
+                    // Fenced while stopping: nothing of it was the store's to take.
+                    Err(e) if e.is::<Fenced>() => {
+                        tracing::warn!(error = %e, "stopped");
+                        Ok(())
+                    }
+                    result => result,
+                };
+            }
+            _ = token.cancelled() => {}
+        }
+        match service.wait().await {
+            Err(e) if e.is::<Fenced>() => {
+                tracing::warn!(error = %e, "rejoining the group from the score store");
+            }
+            result => return result,
+        }
     }
-    service.stop().await
 }

@@ -64,6 +64,12 @@ struct Lane<R> {
     /// Passed over after `max_wait`; until the next record.
     passed_over: bool,
     paused: bool,
+    /// The offset after the last one released.
+    released_next: Option<i64>,
+    /// A bound on its next record's key known from elsewhere (the merge of
+    /// the records themselves, for facts of this instance's partitions):
+    /// (timestamp, offset).
+    promised: Option<(i64, i64)>,
 }
 
 impl<R> Lane<R> {
@@ -78,11 +84,16 @@ impl<R> Lane<R> {
 
     /// The smallest key this partition's next record can have.
     fn next_key_bound(&self) -> Option<OrderKey<'_>> {
+        let own = self.last_timestamp_ms.zip(self.next_offset);
+        let (timestamp_ms, offset) = match (own, self.promised) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b)?,
+        };
         Some(OrderKey {
-            timestamp_ms: self.last_timestamp_ms?,
+            timestamp_ms,
             topic: &self.topic,
             partition: self.partition,
-            offset: self.next_offset?,
+            offset,
         })
     }
 }
@@ -183,6 +194,8 @@ impl<R> Merge<R> {
             blocking_since: None,
             passed_over: false,
             paused: false,
+            released_next: None,
+            promised: None,
         };
         match self.find(topic, partition) {
             Ok(i) => {
@@ -307,6 +320,7 @@ impl<R> Merge<R> {
         let share = self.share();
         let lane = &mut self.lanes[b];
         let entry = lane.buffer.pop_front().expect("the best lane has a head");
+        lane.released_next = Some(entry.offset + 1);
         lane.bytes -= entry.size;
         self.bytes -= entry.size;
         let resume = lane.paused && lane.bytes <= share / 2;
@@ -351,6 +365,40 @@ impl<R> Merge<R> {
         for lane in &mut self.lanes {
             lane.at_end = false;
         }
+    }
+
+    /// Each partition's bound on the key of the next record it will
+    /// release: its head's, or what follows the last one it read (a
+    /// partition's times do not go backwards). (topic, partition, timestamp,
+    /// offset), for the partitions that know one.
+    pub fn next_bounds(&self) -> Vec<(Arc<str>, i32, i64, i64)> {
+        self.lanes
+            .iter()
+            .filter_map(|l| {
+                let (t, o) = match l.buffer.front() {
+                    Some(e) => (e.timestamp_ms, e.offset),
+                    None => (l.last_timestamp_ms?, l.next_offset?),
+                };
+                Some((l.topic.clone(), l.partition, t, o))
+            })
+            .collect()
+    }
+
+    /// What another merge knows of a partition's next record: no key below
+    /// (timestamp, offset) will come, so the merge need not wait for it.
+    pub fn promise(&mut self, topic: &str, partition: i32, timestamp_ms: i64, offset: i64) {
+        if let Ok(i) = self.find(topic, partition) {
+            let lane = &mut self.lanes[i];
+            let bound = (timestamp_ms, offset);
+            lane.promised = Some(lane.promised.map_or(bound, |p| p.max(bound)));
+        }
+    }
+
+    /// The offset after the last one a partition released.
+    pub fn released_next(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.find(topic, partition)
+            .ok()
+            .and_then(|i| self.lanes[i].released_next)
     }
 
     /// Partitions passed over since the last call.

@@ -9,8 +9,10 @@
 //! An assigned partition resumes at the store's offset, not the group's, so a
 //! crash at any moment replays exactly what the store has not counted. The
 //! group's offsets are still committed (only up to the store's) for lag tools.
-//! A checkpoint the store refuses stops dqmon: memory is then ahead of the
-//! store, and only a restart from the store is exact again.
+//! A checkpoint the store refuses stops the pipeline: memory is then ahead
+//! of the store, and only a start from the store is exact again (`dqmon run`
+//! starts again when the refusal was fencing: another instance owns a
+//! partition now).
 //!
 //! It runs on a thread of its own with a `BaseConsumer`, so the rebalance
 //! callback (which runs inside `poll`) can wait for in-flight deliveries and
@@ -61,11 +63,23 @@ const BLOCKED_POLL: Duration = Duration::from_millis(5);
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
 /// What a turn of releasing found.
-enum Drained {
+pub(super) enum Drained {
     /// Released all it could, or stopped for back-pressure: poll without waiting.
     More,
     Blocked,
     Idle,
+}
+
+impl Drained {
+    /// Two sources' turns together: poll at once if either has more, wait
+    /// briefly if either is held back.
+    fn or(self, other: Drained) -> Drained {
+        match (self, other) {
+            (Drained::More, _) | (_, Drained::More) => Drained::More,
+            (Drained::Blocked, _) | (_, Drained::Blocked) => Drained::Blocked,
+            _ => Drained::Idle,
+        }
+    }
 }
 
 /// Everything the loop needs.
@@ -82,13 +96,15 @@ pub(crate) struct Pipeline {
     pub max_in_flight_bytes: usize,
     /// Threads evaluating (`processing.workers`), this one included.
     pub workers: usize,
+    /// Several instances: where facts are published and read (`shared`).
+    pub state_topic: Option<super::shared::StateTopic>,
 }
 
 impl Pipeline {
     /// Runs until `shutdown` is cancelled, then finishes in-flight work within
     /// `drain_timeout`, checkpoints and commits. An error when the store
     /// failed (nothing more was written).
-    pub fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.consumer.context();
         let mut last_score = Instant::now() - Duration::from_secs(10);
         let mut errors_logged = 0u64;
@@ -97,6 +113,11 @@ impl Pipeline {
             if ctx.outputs.fatal() {
                 // Its unacknowledged outputs are read again at restart.
                 ctx.fail("the producer", &"a fatal error of the idempotent producer");
+                break;
+            }
+            if self.state_topic.as_ref().is_some_and(|t| t.failed()) {
+                // Records parked for their facts would wait for ever; a restart publishes them again.
+                ctx.fail("the state topic", &"facts were not delivered");
                 break;
             }
             if self.backpressure() {
@@ -135,6 +156,9 @@ impl Pipeline {
         // After a store failure this takes nothing and only waits for the writer.
         let taken = ctx.checkpoint();
         ctx.settle(&self.consumer, true);
+        if ctx.fenced.load(Ordering::Relaxed) {
+            return Err(super::Fenced.into());
+        }
         if ctx.failed.load(Ordering::Relaxed) {
             let why = ctx
                 .failure()
@@ -157,7 +181,7 @@ impl Pipeline {
 
     /// Whether the outputs in flight, plus `records` more carrying `bytes`,
     /// reach either bound.
-    fn outputs_full(&self, records: usize, bytes: usize) -> bool {
+    pub(super) fn outputs_full(&self, records: usize, bytes: usize) -> bool {
         let outputs = &self.consumer.context().outputs;
         outputs.len() + records >= self.max_in_flight
             || outputs.bytes() + bytes >= self.max_in_flight_bytes
@@ -210,7 +234,18 @@ impl Pipeline {
     fn drain(&self) -> Drained {
         let ctx = self.consumer.context();
         ctx.merge.lock().expect("merge lock").forget_ends();
-        let drained = self.release(BATCH);
+        let drained = match &self.state_topic {
+            None => self.release(BATCH),
+            Some(topic) => {
+                let own = if self.parked_full() {
+                    Drained::Blocked
+                } else {
+                    self.release(BATCH)
+                };
+                let facts = self.judge_shared(topic, BATCH);
+                own.or(facts)
+            }
+        };
         self.report_passed_over();
         drained
     }
@@ -225,7 +260,10 @@ impl Pipeline {
             for r in batch.iter().filter(|r| r.resume) {
                 self.pause_or_resume(&r.topic, r.partition, false);
             }
-            self.handle(&batch);
+            match &self.state_topic {
+                None => self.handle(&batch),
+                Some(topic) => self.park(topic, batch),
+            }
             if let Some(end) = end {
                 return end;
             }
@@ -338,7 +376,7 @@ impl Pipeline {
 
     /// Counts one judged message, accumulates it for the next checkpoint and
     /// hands its violations and dead letter to the producer.
-    fn handle_outcome(
+    pub(super) fn handle_outcome(
         &self,
         msg: &Message<'_>,
         day: NaiveDate,

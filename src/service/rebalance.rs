@@ -106,6 +106,12 @@ impl ConsumerContext for PipelineContext {
                 }
             }
             drop(merge);
+            if let Some(shared) = &self.shared {
+                let mut lanes = shared.lock().expect("shared lanes lock");
+                for elem in tpl.elements() {
+                    lanes.revoke(elem.topic(), elem.partition());
+                }
+            }
             // librdkafka keeps a pause across unassignment: a partition assigned
             // again later must be read.
             if paused.count() > 0

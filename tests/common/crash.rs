@@ -90,7 +90,11 @@ pub fn start_dqmon(config_path: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dqmon"))
         .args(["run", "--config"])
         .arg(config_path)
-        .env("DQMON_LOG", "warn")
+        // DQMON_TEST_CHILD_LOG=info shows what a child did, when a test fails.
+        .env(
+            "DQMON_LOG",
+            std::env::var("DQMON_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .spawn()
         .unwrap()
 }

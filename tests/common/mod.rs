@@ -100,6 +100,37 @@ pub async fn publish(producer: &FutureProducer, messages: &[SimMessage]) {
     }
 }
 
+/// Publishes each message to a partition drawn at random, not by its key:
+/// an entity's records, and the repeats of a record id, land on other
+/// partitions (so on other instances) than their first.
+pub async fn publish_scattered(
+    producer: &FutureProducer,
+    messages: &[SimMessage],
+    partitions: i32,
+    seed: u64,
+) {
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    for chunk in messages.chunks(5_000) {
+        let sends: Vec<_> = chunk
+            .iter()
+            .map(|m| {
+                let partition = rand::RngExt::random_range(&mut rng, 0..partitions);
+                let mut r = FutureRecord::<str, [u8]>::to(&m.topic)
+                    .payload(&m.payload)
+                    .partition(partition)
+                    .timestamp(m.timestamp_ms);
+                if let Some(k) = &m.key {
+                    r = r.key(k.as_str());
+                }
+                producer.send(r, Timeout::After(Duration::from_secs(60)))
+            })
+            .collect();
+        for result in futures::future::join_all(sends).await {
+            result.map_err(|(e, _)| e).expect("published");
+        }
+    }
+}
+
 /// A message read back from a topic.
 #[derive(Debug, Clone)]
 pub struct ReadBack {

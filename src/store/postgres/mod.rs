@@ -67,6 +67,34 @@ pub struct PostgresStore {
     violations_kept: usize,
 }
 
+impl Drop for PostgresStore {
+    /// Closes the connections on a thread of their own: the blocking client
+    /// runs a runtime to say goodbye, which panics where the last reference
+    /// is dropped inside an async one (a service stopping, or rejoining
+    /// after it was fenced).
+    fn drop(&mut self) {
+        let sessions = (
+            self.writer
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+            self.reader
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        if let (None, None) = sessions {
+            return;
+        }
+        let closing = std::thread::Builder::new()
+            .name("dqmon-store-close".into())
+            .spawn(move || drop(sessions));
+        if let Err(e) = closing {
+            tracing::warn!(error = %e, "closing the store's connections: no thread for it");
+        }
+    }
+}
+
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // postgres::Config's own Debug leaves the password out.
@@ -133,8 +161,8 @@ impl PostgresStore {
     ) -> Result<Self, StoreError> {
         let config = with_defaults(config);
         let mut session = Session::connect(&config, &tls, false)?;
-        check_version(session.version()?, schema::SCHEMA_VERSION, false)?;
-        session.migrate()?;
+        // Under the migration lock: another instance may be creating the schema.
+        session.migrate(false)?;
         let mut conn = session.begin()?;
         write::prune_all_violations(&mut conn, violations_kept)?;
         conn.commit()?;
@@ -169,7 +197,7 @@ impl PostgresStore {
         let mut session = Session::connect(&with_defaults(config), &tls, false)?;
         let before = session.version()?;
         check_version(before, schema::SCHEMA_VERSION, true)?;
-        session.migrate()?;
+        session.migrate(true)?;
         Ok((before, session.version()?))
     }
 
@@ -393,12 +421,35 @@ impl Session {
 
     /// Applies pending migrations, each in its own transaction with its
     /// version bump, under a lock so that two instances starting at once do
-    /// not both apply one.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    /// not both apply one. Unless `may_migrate`, only an empty database (or
+    /// one another instance is creating: the lock waits for it) gets the
+    /// schema; an older one is refused.
+    fn migrate(&mut self, may_migrate: bool) -> Result<(), StoreError> {
+        // A session lock, taken outside any transaction: each migration's
+        // transaction then starts after the previous holder committed, and
+        // sees its tables. (A transaction-scoped lock waited for inside a
+        // transaction begun earlier let four instances starting at once all
+        // read version 0: the wait does not refresh the catalog.)
+        track(
+            &mut self.lost,
+            self.client.batch_execute(schema::LOCK_FOR_MIGRATION),
+        )?;
+        let migrated = self.migrate_locked(may_migrate);
+        let unlocked = track(
+            &mut self.lost,
+            self.client.batch_execute(schema::UNLOCK_AFTER_MIGRATION),
+        );
+        migrated.and(unlocked)
+    }
+
+    fn migrate_locked(&mut self, may_migrate: bool) -> Result<(), StoreError> {
+        let mut first = true;
         loop {
             let mut conn = self.begin()?;
-            conn.batch_execute(schema::LOCK_FOR_MIGRATION)?;
             let version = conn.version()?;
+            if std::mem::take(&mut first) {
+                check_version(version, schema::SCHEMA_VERSION, may_migrate)?;
+            }
             if version > schema::SCHEMA_VERSION {
                 return Err(StoreError::UnsupportedSchema {
                     found: version,

@@ -220,10 +220,13 @@ pub(crate) const SELECT_VERSION: &str = "SELECT version FROM dqmon_schema";
 pub(crate) const SET_VERSION: &str = "UPDATE dqmon_schema SET version = $1";
 
 /// Serialises migrations of one schema: two instances starting at once on an
-/// empty database must not both create the tables. A transaction-scoped
-/// advisory lock, keyed by the schema's name.
+/// empty database must not both create the tables. A session-level advisory
+/// lock, keyed by the schema's name, taken outside the migrations'
+/// transactions (see `Session::migrate`).
 pub(crate) const LOCK_FOR_MIGRATION: &str =
-    "SELECT pg_advisory_xact_lock(1685221485, hashtext(current_schema()))";
+    "SELECT pg_advisory_lock(1685221485, hashtext(current_schema()))";
+pub(crate) const UNLOCK_AFTER_MIGRATION: &str =
+    "SELECT pg_advisory_unlock(1685221485, hashtext(current_schema()))";
 
 // Writing a checkpoint.
 
