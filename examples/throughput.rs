@@ -4,7 +4,8 @@
 //!
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
 //! (`CHECKPOINT_MAX_MESSAGES=10000` to try another checkpoint size,
-//! `WORKERS=1` another number of evaluating threads.)
+//! `WORKERS=1` another number of evaluating threads, `STATE_TOPIC=1` dqmon
+//! as one of several instances, sharing facts through a state topic.)
 //!
 //! With `live` after the count, dqmon starts first and is caught up (every
 //! partition at its end) when the traffic is published: its rate is then
@@ -44,8 +45,14 @@ async fn main() -> anyhow::Result<()> {
     let admin: AdminClient<_> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()?;
+    // STATE_TOPIC=1: dqmon as one of several instances, sharing facts
+    // through a state topic (it reads its own back).
+    let state_topic = std::env::var("STATE_TOPIC")
+        .is_ok_and(|v| v == "1")
+        .then(|| format!("{prefix}.dq.state"));
     let new: Vec<NewTopic> = topics
         .iter()
+        .chain(&state_topic)
         .map(|t| NewTopic::new(t, 3, TopicReplication::Fixed(1)))
         .collect();
     admin.create_topics(&new, &AdminOptions::new()).await?;
@@ -141,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
         processing: ProcessingConfig {
             workers: std::env::var("WORKERS")
                 .map_or(Ok(ProcessingConfig::default().workers), |w| w.parse())?,
+            state_topic,
             ..ProcessingConfig::default()
         },
         store: StoreConfig {

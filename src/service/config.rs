@@ -389,6 +389,15 @@ impl Config {
                 config.processing.max_buffered_bytes == 0,
                 "processing.max_buffered_bytes: must be at least 1",
             ),
+            (
+                // Records park up to half of it ahead of the shared state.
+                config.processing.state_history_ms < 60_000,
+                "processing.state_history_ms: must be at least 60000 (a minute)",
+            ),
+            (
+                config.processing.state_topic.as_deref() == Some(""),
+                "processing.state_topic: must not be empty",
+            ),
         ] {
             if zero {
                 problems.push(problem.to_owned());
@@ -472,6 +481,22 @@ mod tests {
         let e = Config::from_toml(&text).unwrap_err().to_string();
         assert!(e.contains("store.checkpoint_interval_ms"), "{e}");
         assert!(e.contains("store.checkpoint_max_messages"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_state_topic_setting_is_reported() {
+        let text =
+            format!("{MINIMAL}\n[processing]\nstate_topic = \"\"\nstate_history_ms = 1000\n");
+        let e = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("processing.state_topic: must not be empty"),
+            "{e}"
+        );
+        assert!(e.contains("processing.state_history_ms"), "{e}");
+        let text = format!("{MINIMAL}\n[processing]\nstate_topic = \"dq.state\"\n");
+        let c = Config::from_toml(&text).unwrap();
+        assert_eq!(c.processing.state_topic.as_deref(), Some("dq.state"));
+        assert_eq!(c.processing.state_history_ms, 86_400_000);
     }
 
     #[test]
