@@ -19,7 +19,7 @@ use tracing::{debug, error, warn};
 use super::checkpoint::Accumulator;
 use super::order::{Fetched, Merge};
 use super::outputs::Outputs;
-use super::shared::SharedLanes;
+use super::state_topic::SharedLanes;
 use super::writer::CheckpointWriter;
 use crate::catalog::Checks;
 use crate::engine::Engine;

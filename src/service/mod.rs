@@ -21,6 +21,7 @@ mod outputs;
 pub(crate) mod pipeline;
 mod rebalance;
 mod shared;
+mod state_topic;
 pub mod today;
 pub(crate) mod writer;
 
@@ -248,7 +249,8 @@ impl Started {
             Some(topic) => {
                 let (config, checks, topic) = (config.clone(), self.checks.clone(), topic.clone());
                 let (t, l) =
-                    blocking(move || shared::StateTopic::open(&config, &checks, &topic)).await?;
+                    blocking(move || state_topic::StateTopic::open(&config, &checks, &topic))
+                        .await?;
                 (Some(t), Some(l))
             }
             None => (None, None),

@@ -97,7 +97,7 @@ pub(crate) struct Pipeline {
     /// Threads evaluating (`processing.workers`), this one included.
     pub workers: usize,
     /// Several instances: where facts are published and read (`shared`).
-    pub state_topic: Option<super::shared::StateTopic>,
+    pub state_topic: Option<super::state_topic::StateTopic>,
 }
 
 impl Pipeline {
