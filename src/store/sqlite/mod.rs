@@ -71,8 +71,8 @@ impl SqliteStore {
     /// A store written by an older dqmon is refused until `dqmon store
     /// migrate` ([`SqliteStore::migrate`]) has updated it.
     pub fn open(path: &Path, violations_kept_per_department: usize) -> Result<Self, StoreError> {
+        // The version is checked by `init`'s migration, under the write lock.
         let conn = Connection::open(path)?;
-        check_version(schema::version(&conn)?, schema::SCHEMA_VERSION, false)?;
         Self::init(conn, violations_kept_per_department)
     }
 
@@ -102,7 +102,7 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let before = schema::version(&conn)?;
         check_version(before, schema::SCHEMA_VERSION, true)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, true)?;
         Ok((before, schema::version(&conn)?))
     }
 
@@ -120,8 +120,20 @@ impl SqliteStore {
         // file; in-memory databases answer "memory", and a file system without
         // shared memory keeps the rollback journal, which is as atomic and
         // durable, only slower.
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        // Switching modes does not wait for another connection's lock (an
+        // instance creating the file at the same moment): retried instead.
+        let started = std::time::Instant::now();
+        let _mode: String = loop {
+            match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                result => break result?,
+            }
+        };
         // FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at
         // commit, so after a power loss or OS crash the last acknowledged
         // checkpoints may vanish. Atomicity would survive (counts and offsets
@@ -130,7 +142,7 @@ impl SqliteStore {
         // once retention has run. One fsync per checkpoint is cheap.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, false)?;
         write::prune_all_violations(&mut conn, violations_kept)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),

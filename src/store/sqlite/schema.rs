@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::store::StoreError;
+use crate::store::version::check_version;
 
 /// `PRAGMA user_version` this code writes. A migration from version `n` to
 /// `n + 1` is `MIGRATIONS[n]`.
@@ -222,10 +223,26 @@ pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Applies pending migrations, each in its own transaction with its
 /// `user_version` bump, so an interrupted upgrade resumes where it stopped.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// An empty database gets the whole schema in one transaction: an instance
+/// opening it meanwhile waits for the write lock, then finds it complete
+/// (one step at a time, it found an older schema half-way and refused it).
+/// Unless `may_migrate`, an older schema is refused, under the same lock.
+pub(crate) fn migrate(conn: &mut Connection, may_migrate: bool) -> Result<(), StoreError> {
+    let mut first = true;
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if std::mem::take(&mut first) {
+            check_version(version, SCHEMA_VERSION, may_migrate)?;
+        }
+        if version == 0 {
+            for step in MIGRATIONS {
+                tx.execute_batch(step)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            return Ok(());
+        }
         if version > SCHEMA_VERSION {
             return Err(StoreError::UnsupportedSchema {
                 found: version,

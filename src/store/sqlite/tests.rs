@@ -166,6 +166,27 @@ impl TestDb for SqliteDb {
 
 store_tests!(plain SqliteDb);
 
+/// Instances started at once on a new file all open it: one creates the
+/// schema in one transaction, the others wait for the write lock and find it
+/// complete (created a step at a time, they found version 2 half-way and
+/// refused it as older).
+#[test]
+fn instances_starting_at_once_all_open_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dqmon.sqlite");
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || SqliteStore::open(&path, 10).map(|_| ()))
+        })
+        .collect();
+    for o in opened {
+        o.join().unwrap().unwrap();
+    }
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(super::schema::version(&conn).unwrap(), SCHEMA_VERSION);
+}
+
 #[test]
 fn an_in_memory_store_works_like_a_file() {
     let store = SqliteStore::in_memory(10).unwrap();
