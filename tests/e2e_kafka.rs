@@ -12,7 +12,7 @@ use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::crash::{self, sigterm, start_dqmon};
+use common::crash::{self, signal, sigterm, start_dqmon};
 use common::*;
 use dqmon::catalog::Checks;
 use dqmon::service::Service;
@@ -574,6 +574,19 @@ fn stored_in(url: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Waits, looking every `every`, until the PostgreSQL store has counted `n`
+/// records; fails past `deadline`.
+async fn stored_reach(url: &str, n: u64, deadline: Instant, every: Duration) {
+    loop {
+        let stored = pg_records(url);
+        if stored >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{n} counted in time: {stored}");
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// One `dqmon run` of the group: its configuration file and process.
 struct Instance {
     config_path: PathBuf,
@@ -655,15 +668,6 @@ fn spawn_instance(config_path: &Path) -> Child {
         .unwrap()
 }
 
-/// Sends `signal` (STOP, CONT) to a process.
-fn signal(child: &Child, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// Several instances, one PostgreSQL store: three `dqmon run` in one group
 /// read 100 000 messages (topics of 6 partitions, published in the worst
 /// order, authorities last, each message on a partition drawn at random so
@@ -701,15 +705,7 @@ async fn several_instances_on_postgres_count_exactly_as_eval() {
     // instance at the second, the pause at the sixth (the others may finish
     // while it sleeps: what it judged meanwhile must count for nothing).
     for step in 1..=6u64 {
-        let share = total * step / 8;
-        while pg_records(&url) < share {
-            assert!(
-                Instant::now() < deadline,
-                "the group makes progress: {} of {total} at step {step}",
-                pg_records(&url)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        stored_reach(&url, total * step / 8, deadline, Duration::from_millis(20)).await;
         tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 200)).await;
         let victim = rand::random::<u64>() as usize % instances.len();
         if step == 6 {
@@ -734,14 +730,7 @@ async fn several_instances_on_postgres_count_exactly_as_eval() {
         stored_at[4] < total,
         "the last kill landed before the end: {stored_at:?}"
     );
-    while pg_records(&url) < total {
-        assert!(
-            Instant::now() < deadline,
-            "everything counted in time: {} of {total}",
-            pg_records(&url)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    stored_reach(&url, total, deadline, Duration::from_millis(200)).await;
     eprintln!("records in the store after each step: {stored_at:?}");
     // The paused one was fenced and rejoined: every instance is serving
     // partitions again (none exited).

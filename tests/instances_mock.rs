@@ -8,11 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::service::{self, scrape};
 use common::*;
 use dqmon::service::Service;
-use dqmon::service::config::{
-    Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
-};
+use dqmon::service::config::{Config, ProcessingConfig};
 use rdkafka::mocking::MockCluster;
 
 /// 2026-06-15T10:00:00+08:00
@@ -39,47 +38,24 @@ fn mock_bus(
 
 /// One instance's configuration: the same group, store and state topic as
 /// the others.
-fn config(bootstrap: &str, store: &std::path::Path) -> Config {
-    Config {
-        checks_dir: "checks".into(),
-        kafka: KafkaConfig {
-            bootstrap_servers: bootstrap.to_string(),
-            group_id: "dqmon-instances".into(),
-            violations_topic: "dq.violations".into(),
-            deadletter_topic: "dq.deadletter".into(),
-            properties: Default::default(),
-            consumer_properties: [("session.timeout.ms".to_string(), "6000".to_string())]
-                .into_iter()
-                .collect(),
-            producer_properties: Default::default(),
-            statistics_interval_secs: 1,
-        },
-        http: HttpConfig {
-            listen_address: "127.0.0.1:0".parse().unwrap(),
-            ..HttpConfig::default()
-        },
-        hashing: HashingConfig {
-            secret: Some("a test secret, long enough".into()),
-            secret_file: None,
-        },
-        processing: ProcessingConfig {
-            workers: 2,
-            state_topic: Some(STATE_TOPIC.into()),
-            // The backlog's 55 days are read in seconds: a partition moved by
-            // the rebalance is read again weeks of message time behind the
-            // bus (at the bus's own pace the default day is ample).
-            state_history_ms: 60 * 86_400_000,
-            // Small buffers: partitions are paused and resumed over and over,
-            // so the backlog lasts long enough for the third to join mid-run.
-            max_buffered_bytes: 256 * 1024,
-            ..ProcessingConfig::default()
-        },
-        store: StoreConfig {
-            path: Some(store.to_path_buf()),
-            ..StoreConfig::default()
-        },
-        api: crash::officer_api(),
-    }
+fn config(bootstrap: &str, dir: &std::path::Path) -> Config {
+    let mut c = service::config(bootstrap, dir);
+    c.kafka
+        .consumer_properties
+        .insert("session.timeout.ms".into(), "6000".into());
+    c.processing = ProcessingConfig {
+        workers: 2,
+        state_topic: Some(STATE_TOPIC.into()),
+        // The backlog's 55 days are read in seconds: a partition moved by
+        // the rebalance is read again weeks of message time behind the
+        // bus (at the bus's own pace the default day is ample).
+        state_history_ms: 60 * 86_400_000,
+        // Small buffers: partitions are paused and resumed over and over,
+        // so the backlog lasts long enough for the third to join mid-run.
+        max_buffered_bytes: 256 * 1024,
+        ..ProcessingConfig::default()
+    };
+    c
 }
 
 /// Two instances start on a backlog published in the worst order
@@ -107,7 +83,7 @@ async fn three_instances_count_exactly_as_eval() {
     let (tally, _) = eval(&checks, &everything);
     assert_stateful_outcomes(&checks, &tally);
 
-    let c = config(&bootstrap, &store_path);
+    let c = config(&bootstrap, dir.path());
     let started = Instant::now();
     // Together, so both are in the group's first assignment or the one after.
     let (a, b) = tokio::join!(Service::start(&c), Service::start(&c));
@@ -148,23 +124,4 @@ async fn three_instances_count_exactly_as_eval() {
     assert_eq!(late, 0, "no record judged late");
     let store = crash::open_store(&store_path);
     crash::assert_store_equal(&checks, &tally, &store);
-}
-
-/// The instance's metrics, through its HTTP server.
-async fn scrape(service: &Service) -> String {
-    let address = service.http_address;
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    })
-    .await
-    .unwrap()
 }

@@ -42,23 +42,10 @@ impl Engine {
             }
             return;
         }
-        let work = Work {
-            engine: self,
-            batch,
-            slots: (0..chunks).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-            ready: (Mutex::new(()), Condvar::new()),
-            died: AtomicBool::new(false),
-        };
+        let work = Work::new(self, batch, chunks);
         std::thread::scope(|s| {
             for _ in 1..workers.min(chunks) {
-                s.spawn(|| {
-                    let guard = DiedGuard(&work.died);
-                    while let Some(c) = work.claim() {
-                        work.prepare(c);
-                    }
-                    std::mem::forget(guard);
-                });
+                s.spawn(|| work.help());
             }
             for c in 0..chunks {
                 for (j, prepared) in work.wait_for(c).into_iter().enumerate() {
@@ -82,7 +69,28 @@ struct Work<'e, 'b, 'm> {
     died: AtomicBool,
 }
 
-impl Work<'_, '_, '_> {
+impl<'e, 'b, 'm> Work<'e, 'b, 'm> {
+    fn new(engine: &'e Engine, batch: &'b [(Message<'m>, NaiveDate)], chunks: usize) -> Self {
+        Work {
+            engine,
+            batch,
+            slots: (0..chunks).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            ready: (Mutex::new(()), Condvar::new()),
+            died: AtomicBool::new(false),
+        }
+    }
+
+    /// Prepares chunks until none is left unclaimed; a panic here tells the
+    /// judge waiting in [`Work::wait_for`] not to wait for its chunk.
+    fn help(&self) {
+        let guard = DiedGuard(&self.died);
+        while let Some(c) = self.claim() {
+            self.prepare(c);
+        }
+        std::mem::forget(guard);
+    }
+
     fn claim(&self) -> Option<usize> {
         let c = self.next.fetch_add(1, Ordering::Relaxed);
         (c < self.slots.len()).then_some(c)
@@ -145,25 +153,12 @@ impl Engine {
         if workers <= 1 || chunks < 2 {
             return batch.iter().map(|(m, d)| self.prepare(m, *d)).collect();
         }
-        let work = Work {
-            engine: self,
-            batch,
-            slots: (0..chunks).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-            ready: (Mutex::new(()), Condvar::new()),
-            died: AtomicBool::new(false),
-        };
+        let work = Work::new(self, batch, chunks);
         std::thread::scope(|s| {
             for _ in 1..workers.min(chunks) {
-                s.spawn(|| {
-                    while let Some(c) = work.claim() {
-                        work.prepare(c);
-                    }
-                });
+                s.spawn(|| work.help());
             }
-            while let Some(c) = work.claim() {
-                work.prepare(c);
-            }
+            work.help();
         });
         work.slots
             .into_iter()

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::model::OrderKey;
+use crate::model::{Message, OrderKey};
 
 /// A fetched message's bytes, as the pipeline buffers them (where it is,
 /// and its time, the merge keeps).
@@ -124,6 +124,20 @@ pub(crate) struct Released<R> {
     pub late: bool,
     /// Its partition, paused, drained to half its share: resume it.
     pub resume: bool,
+}
+
+impl Released<Fetched> {
+    /// The record as the engine and the outputs take it.
+    pub fn message(&self) -> Message<'_> {
+        Message {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp_ms: self.timestamp_ms,
+            key: self.record.key.as_deref(),
+            payload: self.record.payload.as_deref(),
+        }
+    }
 }
 
 /// What [`Merge::pop`] found.

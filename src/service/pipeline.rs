@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::context::PipelineContext;
-use super::order::{Fetched, Pushed, Released, Step};
+use super::order::{Fetched, PassedOver, Pushed, Released, Step};
 use super::outputs::PendingOutput;
 use super::today::Today;
 use crate::catalog::Checks;
@@ -322,14 +322,18 @@ impl Pipeline {
             .lock()
             .expect("merge lock")
             .take_passed_over();
+        self.passed_over(
+            passed,
+            "a partition with unread messages sent nothing within processing.max_lag_ms: \
+             judging later records without it; its records will be late",
+        );
+    }
+
+    /// One log line and one count per partition a merge stopped waiting for.
+    pub(super) fn passed_over(&self, passed: Vec<PassedOver>, what: &str) {
         for p in passed {
             self.metrics.order_wait_expired();
-            warn!(
-                topic = &*p.topic,
-                partition = p.partition,
-                "a partition with unread messages sent nothing within processing.max_lag_ms: \
-                 judging later records without it; its records will be late"
-            );
+            warn!(topic = &*p.topic, partition = p.partition, "{what}");
         }
     }
 
@@ -350,17 +354,7 @@ impl Pipeline {
         let started = Instant::now();
         let messages: Vec<(Message<'_>, NaiveDate)> = batch
             .iter()
-            .map(|r| {
-                let msg = Message {
-                    topic: &r.topic,
-                    partition: r.partition,
-                    offset: r.offset,
-                    timestamp_ms: r.timestamp_ms,
-                    key: r.record.key.as_deref(),
-                    payload: r.record.payload.as_deref(),
-                };
-                (msg, self.checks.day_of(r.timestamp_ms))
-            })
+            .map(|r| (r.message(), self.checks.day_of(r.timestamp_ms)))
             .collect();
         self.engine
             .evaluate_batch(&messages, self.workers, |i, outcome| {

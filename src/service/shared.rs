@@ -29,7 +29,6 @@ use super::order::{Fetched, Released, Step};
 use super::pipeline::{Drained, Pipeline};
 use super::state_topic::{FactBatch, FactRow, Parked, SharedLanes, StateTopic};
 use crate::engine::Prepared;
-use crate::model::Message;
 
 /// How often the bounds of this instance's partitions are published, at most.
 const PROMISE_INTERVAL: Duration = Duration::from_millis(100);
@@ -37,18 +36,6 @@ const PROMISE_INTERVAL: Duration = Duration::from_millis(100);
 /// Records waiting for their facts at most: past it, reading this
 /// instance's partitions waits for the other instances' facts.
 const MAX_PARKED: usize = 65_536;
-
-/// A parked record as the pipeline's outcome handling sees it.
-fn message(r: &Released<Fetched>) -> Message<'_> {
-    Message {
-        topic: &r.topic,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp_ms: r.timestamp_ms,
-        key: r.record.key.as_deref(),
-        payload: r.record.payload.as_deref(),
-    }
-}
 
 impl Pipeline {
     fn lanes(&self) -> std::sync::MutexGuard<'_, SharedLanes> {
@@ -89,7 +76,7 @@ impl Pipeline {
         }
         let messages: Vec<_> = batch
             .iter()
-            .map(|r| (message(r), self.checks.day_of(r.timestamp_ms)))
+            .map(|r| (r.message(), self.checks.day_of(r.timestamp_ms)))
             .collect();
         let prepared = self.engine.prepare_batch(&messages, self.workers);
         drop(messages);
@@ -152,11 +139,10 @@ impl Pipeline {
                 l.saturating_sub(p.released.timestamp_ms) > self.engine.history_ms()
             });
             beyond += u64::from(folded);
-            // Not the merge of this instance's records' lateness: it says a
+            // Not the lateness of this instance's own merge: that says a
             // record came after later ones of this instance (a partition
             // taken over), which positioned memory answers exactly.
-            let late = folded;
-            self.judge_parked(p, late);
+            self.judge_parked(p, folded);
         }
         if beyond > 0 {
             warn!(
@@ -178,26 +164,30 @@ impl Pipeline {
         // Without it, instances whose records are parked to their bound and
         // lanes waiting for the next fact of a partition whose next record
         // comes after them wait for each other.
-        let own = self
-            .consumer
-            .context()
-            .merge
-            .lock()
-            .expect("merge lock")
-            .next_bounds();
+        let publish = self
+            .lanes()
+            .promised_at
+            .is_none_or(|at| at.elapsed() >= PROMISE_INTERVAL);
+        let own = if publish {
+            self.consumer
+                .context()
+                .merge
+                .lock()
+                .expect("merge lock")
+                .next_bounds()
+        } else {
+            Vec::new()
+        };
         let drained = {
             let mut lanes = self.lanes();
             topic.read(&mut lanes);
-            let publish = lanes
-                .promised_at
-                .is_none_or(|at| at.elapsed() >= PROMISE_INTERVAL);
             // Published, never applied here: a bound holds only once the
             // facts published before it are read, and the state topic
             // delivers them in that order.
             for (t, p, timestamp_ms, offset) in own {
                 let bound = (timestamp_ms, offset);
                 let key = (t, p);
-                if publish && lanes.promised.get(&key) != Some(&bound) {
+                if lanes.promised.get(&key) != Some(&bound) {
                     topic.publish(&FactBatch {
                         topic: key.0.to_string(),
                         partition: key.1,
@@ -223,7 +213,7 @@ impl Pipeline {
                     break;
                 }
                 let step = merge.pop(std::time::Instant::now(), |t, p| {
-                    ends.get(&(t.to_owned(), p)).copied()
+                    ends.get(t).and_then(|e| e.get(&p)).copied()
                 });
                 let f = match step {
                     Step::Released(f) => f,
@@ -252,15 +242,11 @@ impl Pipeline {
                     }
                 }
             }
-            for p in merge.take_passed_over() {
-                self.metrics.order_wait_expired();
-                warn!(
-                    topic = &*p.topic,
-                    partition = p.partition,
-                    "no instance published the facts of a partition with unread messages \
-                     within processing.max_lag_ms: judging later records without them"
-                );
-            }
+            self.passed_over(
+                merge.take_passed_over(),
+                "no instance published the facts of a partition with unread messages \
+                 within processing.max_lag_ms: judging later records without them",
+            );
             drained
         };
         for (p, late) in due {
@@ -280,7 +266,7 @@ impl Pipeline {
 
     /// Judges a parked record and handles its outcome.
     fn judge_parked(&self, p: Parked, late: bool) {
-        let msg = message(&p.released);
+        let msg = p.released.message();
         let day = self.checks.day_of(p.released.timestamp_ms);
         let outcome = p.prepared.map(|prepared| self.engine.judge(prepared));
         self.handle_outcome(&msg, day, late, outcome);

@@ -73,7 +73,9 @@ pub(crate) struct SharedLanes {
     pub promised: HashMap<(Arc<str>, i32), (i64, i64)>,
     pub promised_at: Option<std::time::Instant>,
     /// Each partition's end on the broker: asked at start, then as publishers say.
-    pub ends: HashMap<(String, i32), (i64, i64)>,
+    /// By topic, then partition (looked up by `&str` in the merge, without
+    /// allocating a key).
+    pub ends: HashMap<String, HashMap<i32, (i64, i64)>>,
 }
 
 impl SharedLanes {
@@ -194,10 +196,11 @@ impl StateTopic {
                 .collect();
             asks.into_iter().map(|a| a.join().ok().flatten()).collect()
         });
+        let partitions_read = contract_partitions.len();
         for ((t, p), end) in contract_partitions.into_iter().zip(ends) {
             match end {
                 Some(end) => {
-                    lanes.ends.insert((t, p), end);
+                    lanes.ends.entry(t).or_default().insert(p, end);
                 }
                 // Waited for until its publisher says where its end is.
                 None => warn!(
@@ -211,7 +214,7 @@ impl StateTopic {
         info!(
             topic,
             partitions = partitions.len(),
-            lanes = lanes.ends.len(),
+            lanes = partitions_read,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "reading the state topic from its beginning"
         );
@@ -230,19 +233,21 @@ impl StateTopic {
         self.producer.context().failed.load(Ordering::Relaxed)
     }
 
+    /// Facts that will not reach the broker: the pipeline stops (see [`Deliveries`]).
+    fn fail(&self, what: &str, error: &dyn std::fmt::Display) {
+        error!(%error, "{what} failed");
+        self.producer
+            .context()
+            .failed
+            .store(true, Ordering::Relaxed);
+    }
+
     /// Publishes one partition's facts (keyed by partition, so they stay in order).
     pub fn publish(&self, batch: &FactBatch) {
         let key = format!("{}/{}", batch.topic, batch.partition);
         let payload = match postcard::to_allocvec(batch) {
             Ok(p) => p,
-            Err(e) => {
-                error!(error = %e, "encoding facts failed");
-                self.producer
-                    .context()
-                    .failed
-                    .store(true, Ordering::Relaxed);
-                return;
-            }
+            Err(e) => return self.fail("encoding facts", &e),
         };
         let mut record = BaseRecord::to(&self.topic).key(&key).payload(&payload);
         // A full queue: wait for room (the producer's thread delivers meanwhile).
@@ -256,12 +261,7 @@ impl StateTopic {
                             rdkafka::types::RDKafkaErrorCode::QueueFull
                         )
                     ) {
-                        error!(error = %e, "publishing facts failed");
-                        self.producer
-                            .context()
-                            .failed
-                            .store(true, Ordering::Relaxed);
-                        return;
+                        return self.fail("publishing facts", &e);
                     }
                     record = r;
                     std::thread::sleep(Duration::from_millis(1));
@@ -299,7 +299,9 @@ impl StateTopic {
             if batch.high_watermark >= 0 {
                 let end = lanes
                     .ends
-                    .entry((batch.topic.clone(), batch.partition))
+                    .entry(batch.topic.clone())
+                    .or_default()
+                    .entry(batch.partition)
                     .or_insert((-1, -1));
                 end.1 = end.1.max(batch.high_watermark);
             }

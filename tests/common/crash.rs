@@ -90,19 +90,20 @@ pub fn start_dqmon(config_path: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dqmon"))
         .args(["run", "--config"])
         .arg(config_path)
-        // DQMON_TEST_CHILD_LOG=info shows what a child did, when a test fails.
-        .env(
-            "DQMON_LOG",
-            std::env::var("DQMON_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .env("DQMON_LOG", "warn")
         .spawn()
         .unwrap()
 }
 
 /// Asks `child` to stop gracefully.
 pub fn sigterm(child: &Child) {
+    signal(child, "TERM");
+}
+
+/// Sends `signal` (TERM, STOP, CONT) to `child`.
+pub fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());

@@ -8,6 +8,8 @@
 // example shares this module without it.
 #[cfg(test)]
 pub mod crash;
+#[cfg(test)]
+pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
