@@ -5,7 +5,9 @@
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --release --example throughput -- 200000
 //! (`CHECKPOINT_MAX_MESSAGES=10000` to try another checkpoint size,
 //! `WORKERS=1` another number of evaluating threads, `STATE_TOPIC=1` dqmon
-//! as one of several instances, sharing facts through a state topic.)
+//! as one of several instances, sharing facts through a state topic,
+//! `CONSUMER_PROPERTIES=max.partition.fetch.bytes=1048576,...` librdkafka
+//! properties for dqmon's consumer.)
 //!
 //! With `live` after the count, dqmon starts first and is caught up (every
 //! partition at its end) when the traffic is published: its rate is then
@@ -133,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
             violations_topic: format!("{prefix}.dq.violations"),
             deadletter_topic: format!("{prefix}.dq.deadletter"),
             properties: Default::default(),
-            consumer_properties: Default::default(),
+            consumer_properties: consumer_properties()?,
             producer_properties: Default::default(),
             statistics_interval_secs: 5,
         },
@@ -223,4 +225,21 @@ async fn main() -> anyhow::Result<()> {
         1000.0 * sum / count.max(1.0)
     );
     Ok(())
+}
+
+/// `CONSUMER_PROPERTIES=key=value,key=value`: librdkafka properties for
+/// dqmon's consumer, over dqmon's defaults.
+fn consumer_properties() -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let Ok(list) = std::env::var("CONSUMER_PROPERTIES") else {
+        return Ok(Default::default());
+    };
+    list.split(',')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("CONSUMER_PROPERTIES: {kv:?} is not key=value"))?;
+            Ok((k.to_owned(), v.to_owned()))
+        })
+        .collect()
 }

@@ -558,3 +558,69 @@ async fn in_flight_outputs_are_bounded_in_bytes() {
         "the bound was reached ({peak} bytes at most): the test tests it"
     );
 }
+
+/// A checkpoint is written only once the outputs of the messages it counts
+/// are acknowledged (it no longer holds evaluation up meanwhile): with every
+/// acknowledgement 300 ms away and a checkpoint due every 50 ms, the store
+/// never counts a malformed message whose dead letter is not acknowledged
+/// yet (the store is read first, then the acknowledged count, which only
+/// grows), and in the end it counts every message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_counts_only_messages_whose_outputs_are_acknowledged() {
+    let checks = checks();
+    let (bus, bootstrap) = mock_bus(&checks);
+    let mut messages = traffic(3_000, 17, START_MS);
+    // One message in ten a malformed one: one dead letter each.
+    for (i, m) in messages.iter_mut().enumerate() {
+        if i % 10 == 0 {
+            m.payload = b"{not json".to_vec();
+        }
+    }
+    publish(&producer(&bootstrap), &messages).await;
+    bus.broker_round_trip_time(1, Duration::from_millis(300))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&bootstrap, dir.path());
+    c.store.checkpoint_interval_ms = 50;
+    c.store.checkpoint_max_messages = 200;
+    let service = Service::start(&c).await.unwrap();
+    let store = crash::open_store(&dir.path().join("dqmon.sqlite"));
+    let (from, to) = (
+        chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+    );
+    let stored = || {
+        use dqmon::store::ScoreStore as _;
+        let counts = store.counts(from, to, None).unwrap();
+        let malformed: u64 = counts.iter().map(|c| c.counts.malformed).sum();
+        let records: u64 = counts.iter().map(|c| c.counts.records).sum();
+        (malformed, records)
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut checked = 0;
+    loop {
+        let (stored, records) = stored();
+        let text = scrape(&service).await;
+        let acknowledged = total(&text, "dq_deadletter_messages_total");
+        assert!(
+            stored <= acknowledged,
+            "the store counts {stored} malformed messages, only {acknowledged} dead letters acknowledged"
+        );
+        checked += 1;
+        if records == messages.len() as u64 {
+            assert!(stored >= 300, "every malformed message counted: {stored}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "everything stored: {records} of {} records",
+            messages.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    service.stop().await.unwrap();
+    assert!(
+        checked > 5,
+        "the invariant was checked while it could fail ({checked} times)"
+    );
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -23,7 +23,7 @@ use super::state_topic::SharedLanes;
 use super::writer::CheckpointWriter;
 use crate::catalog::Checks;
 use crate::engine::Engine;
-use crate::store::{CheckpointStore, Claim};
+use crate::store::{Checkpoint, CheckpointStore, Claim};
 use crate::telemetry::{Health, Metrics};
 
 /// Where checkpoints go and how often.
@@ -57,6 +57,9 @@ pub(crate) struct PipelineContext {
     /// for theirs.
     pub(super) shared: Option<Mutex<SharedLanes>>,
     writer: Mutex<CheckpointWriter>,
+    /// A checkpoint taken, waiting for the outputs published before it (at
+    /// most one: while it waits, the next one keeps gathering).
+    waiting: Mutex<Option<Waiting>>,
     /// Set when the store failed: the loop stops without another checkpoint.
     pub(super) failed: AtomicBool,
     /// Set when the store refused a checkpoint because another instance
@@ -65,6 +68,16 @@ pub(crate) struct PipelineContext {
     /// What failed first, for the exit error.
     failure: Mutex<Option<String>>,
     shutdown: CancellationToken,
+}
+
+/// A checkpoint that may be written once the first `cut` messages with
+/// outputs are acknowledged: those are the messages it counts.
+struct Waiting {
+    cut: u64,
+    checkpoint: Checkpoint,
+    since: Instant,
+    /// Said once that it waits longer than the drain timeout.
+    reported: bool,
 }
 
 /// What [`PipelineContext::new`] takes.
@@ -100,6 +113,7 @@ impl PipelineContext {
             merge: Mutex::new(p.merge),
             shared: p.shared.map(Mutex::new),
             writer: Mutex::new(writer),
+            waiting: Mutex::new(None),
             failed: AtomicBool::new(false),
             fenced: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -107,18 +121,75 @@ impl PipelineContext {
         }
     }
 
-    /// Hands a checkpoint of everything handled so far to the writer, once
-    /// every output is acknowledged. False when outputs stay unacknowledged
-    /// past the drain timeout (nothing taken; try again later) or the store
-    /// failed. [`PipelineContext::settle`] learns when it is written.
+    /// Takes a checkpoint of everything handled so far, to be written once
+    /// every output published before it is acknowledged, without waiting for
+    /// them: evaluation goes on meanwhile (waiting here held up every
+    /// checkpoint by an acknowledgement round trip). False, and nothing
+    /// taken, while the previous one still waits (the next one gathers on) or
+    /// when the store failed.
     pub(super) fn checkpoint(&self) -> bool {
         if self.failed.load(Ordering::Relaxed) {
             return false;
         }
+        self.submit_acknowledged();
+        let mut waiting = self.waiting.lock().expect("waiting lock");
+        if let Some(w) = waiting.as_mut() {
+            if !w.reported && w.since.elapsed() >= self.drain_timeout {
+                w.reported = true;
+                warn!(
+                    waited_ms = w.since.elapsed().as_millis() as u64,
+                    "checkpoint postponed: outputs not acknowledged in time"
+                );
+            }
+            return false;
+        }
+        let cut = self.outputs.published();
+        *waiting = Some(Waiting {
+            cut,
+            checkpoint: self.take(),
+            since: Instant::now(),
+            reported: false,
+        });
+        drop(waiting);
+        self.submit_acknowledged();
+        true
+    }
+
+    /// Checkpoints everything handled so far and hands it to the writer now:
+    /// on revoke and at shutdown. Waits up to the drain timeout for the
+    /// outputs; false when they were not all acknowledged (nothing more
+    /// taken) or the store failed.
+    pub(super) fn checkpoint_all(&self) -> bool {
+        if self.failed.load(Ordering::Relaxed) {
+            return false;
+        }
         self.outputs.drain(self.drain_timeout);
+        self.submit_acknowledged();
         if self.outputs.len() > 0 {
             return false;
         }
+        let checkpoint = self.take();
+        self.submit(checkpoint);
+        true
+    }
+
+    /// Hands the waiting checkpoint to the writer if its outputs are all
+    /// acknowledged.
+    pub(super) fn submit_acknowledged(&self) {
+        let mut waiting = self.waiting.lock().expect("waiting lock");
+        if waiting
+            .as_ref()
+            .is_some_and(|w| self.outputs.completed(w.cut))
+        {
+            let w = waiting.take().expect("checked above");
+            drop(waiting);
+            self.submit(w.checkpoint);
+        }
+    }
+
+    /// Everything handled since the last take, with the claims its offsets
+    /// are written under.
+    fn take(&self) -> Checkpoint {
         let c = &self.checkpointing;
         let mut checkpoint = self.accumulator.lock().expect("accumulator lock").take(
             &self.checks,
@@ -133,11 +204,13 @@ impl PipelineContext {
             .iter()
             .filter_map(|o| claims.get(&(o.topic.clone(), o.partition)).cloned())
             .collect();
-        drop(claims);
+        checkpoint
+    }
+
+    fn submit(&self, checkpoint: Checkpoint) {
         if !checkpoint.is_empty() {
             self.writer.lock().expect("writer lock").submit(checkpoint);
         }
-        true
     }
 
     /// Acts on written checkpoints (with `wait`, on all of them): the group's

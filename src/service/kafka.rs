@@ -70,6 +70,11 @@ pub(super) fn consumer(
             "cooperative-sticky".to_string(),
         ),
         ("enable.partition.eof", "false".to_string()),
+        // Records are released in message-time order across partitions, so
+        // a partition whose prefetched records run out holds every other one
+        // up until its next fetch: fetch further ahead than the 1 MiB
+        // default (total prefetch stays bounded by `queued.max.messages.kbytes`).
+        ("max.partition.fetch.bytes", (10 << 20).to_string()),
         // A department's topic created after start-up is found within 30 s, not 5 min.
         ("topic.metadata.refresh.interval.ms", "30000".to_string()),
         (

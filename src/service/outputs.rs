@@ -196,10 +196,20 @@ impl PendingOutput {
     }
 }
 
+/// The messages whose outputs are in flight, oldest first, and how many
+/// were ever queued and completed: a checkpoint taken when `published` was
+/// `n` may be written once `completed` reaches `n`.
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Pending>,
+    published: u64,
+    completed: u64,
+}
+
 /// The producer and the messages whose outputs are in flight, oldest first.
 pub(super) struct Outputs {
     producer: FutureProducer,
-    queue: Mutex<VecDeque<Pending>>,
+    queue: Mutex<Queue>,
     metrics: Arc<Metrics>,
     /// The producer's `message.max.bytes`: larger dead letters are truncated.
     max_message_bytes: usize,
@@ -217,7 +227,7 @@ impl Outputs {
     ) -> Self {
         Outputs {
             producer,
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::default()),
             metrics,
             max_message_bytes,
             bytes: AtomicUsize::new(0),
@@ -250,25 +260,37 @@ impl Outputs {
         }
         let now = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.metrics.set_in_flight_bytes(now);
-        self.queue
-            .lock()
-            .expect("in-flight lock")
-            .push_back(Pending {
-                dataset,
-                outputs,
-                bytes,
-            });
+        let mut queue = self.queue.lock().expect("in-flight lock");
+        queue.pending.push_back(Pending {
+            dataset,
+            outputs,
+            bytes,
+        });
+        queue.published += 1;
+    }
+
+    /// How many messages with outputs were ever queued: the cut a checkpoint
+    /// taken now must wait for.
+    pub(super) fn published(&self) -> u64 {
+        self.queue.lock().expect("in-flight lock").published
+    }
+
+    /// True when every message queued before `cut` was published is
+    /// acknowledged (the queue completes in order).
+    pub(super) fn completed(&self, cut: u64) -> bool {
+        self.queue.lock().expect("in-flight lock").completed >= cut
     }
 
     /// Moves acknowledged messages off the front of the queue (a checkpoint
-    /// waits for it to be empty); with `block`, waits for the front until `deadline`.
+    /// waits for those before its cut); with `block`, waits for the front until `deadline`.
     pub(super) fn complete(&self, block: Option<Instant>) {
         let mut queue = self.queue.lock().expect("in-flight lock");
-        while let Some(front) = queue.front_mut() {
+        while let Some(front) = queue.pending.front_mut() {
             if !self.poll_outputs(front, block) {
                 return;
             }
-            let done = queue.pop_front().expect("front exists");
+            let done = queue.pending.pop_front().expect("front exists");
+            queue.completed += 1;
             let now = self.bytes.fetch_sub(done.bytes, Ordering::Relaxed) - done.bytes;
             self.metrics.set_in_flight_bytes(now);
             let violations = done
@@ -423,7 +445,7 @@ impl Outputs {
     pub(super) fn drain(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         self.complete(Some(deadline));
-        let left = self.queue.lock().expect("in-flight lock").len();
+        let left = self.len();
         if left > 0 {
             warn!(
                 messages = left,
@@ -433,6 +455,6 @@ impl Outputs {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.queue.lock().expect("in-flight lock").len()
+        self.queue.lock().expect("in-flight lock").pending.len()
     }
 }

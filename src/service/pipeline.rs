@@ -140,8 +140,10 @@ impl Pipeline {
                 .lock()
                 .expect("accumulator lock")
                 .due(c.interval, c.max_messages);
-            if due && !ctx.checkpoint() && !ctx.failed.load(Ordering::Relaxed) {
-                warn!("checkpoint postponed: outputs not acknowledged in time");
+            if due {
+                ctx.checkpoint();
+            } else {
+                ctx.submit_acknowledged();
             }
             ctx.settle(&self.consumer, false);
             if last_score.elapsed() >= Duration::from_secs(1) {
@@ -154,7 +156,7 @@ impl Pipeline {
             "shutting down: finishing in-flight messages"
         );
         // After a store failure this takes nothing and only waits for the writer.
-        let taken = ctx.checkpoint();
+        let taken = ctx.checkpoint_all();
         ctx.settle(&self.consumer, true);
         if ctx.fenced.load(Ordering::Relaxed) {
             return Err(super::Fenced.into());

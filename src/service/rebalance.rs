@@ -84,7 +84,7 @@ impl ConsumerContext for PipelineContext {
             );
             // The next owner resumes from the store: everything read from
             // these partitions must be in it now.
-            if !self.checkpoint() && !self.failed.load(Ordering::Relaxed) {
+            if !self.checkpoint_all() && !self.failed.load(Ordering::Relaxed) {
                 self.fail(
                     "checkpoint on revoke",
                     &"in-flight outputs were not acknowledged in time",
