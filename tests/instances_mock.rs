@@ -25,15 +25,7 @@ fn mock_bus(
     MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
     String,
 ) {
-    let mock = MockCluster::new(1).unwrap();
-    for t in checks.topics() {
-        mock.create_topic(&t, PARTITIONS, 1).unwrap();
-    }
-    mock.create_topic(STATE_TOPIC, 3, 1).unwrap();
-    mock.create_topic("dq.violations", 3, 1).unwrap();
-    mock.create_topic("dq.deadletter", 1, 1).unwrap();
-    let bootstrap = mock.bootstrap_servers();
-    (mock, bootstrap)
+    service::mock_bus(checks, |_| PARTITIONS, &[(STATE_TOPIC, 3)])
 }
 
 /// One instance's configuration: the same group, store and state topic as

@@ -26,14 +26,7 @@ fn mock_bus(
     MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
     String,
 ) {
-    let mock = MockCluster::new(1).unwrap();
-    for (i, t) in checks.topics().iter().enumerate() {
-        mock.create_topic(t, i as i32 % 6 + 1, 1).unwrap();
-    }
-    mock.create_topic("dq.violations", 3, 1).unwrap();
-    mock.create_topic("dq.deadletter", 1, 1).unwrap();
-    let bootstrap = mock.bootstrap_servers();
-    (mock, bootstrap)
+    common::service::mock_bus(checks, |i| i as i32 % 6 + 1, &[])
 }
 
 /// Waits until the monitor has handled `n` records and published every output.

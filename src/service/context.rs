@@ -124,12 +124,12 @@ impl PipelineContext {
     /// Takes a checkpoint of everything handled so far, to be written once
     /// every output published before it is acknowledged, without waiting for
     /// them: evaluation goes on meanwhile (waiting here held up every
-    /// checkpoint by an acknowledgement round trip). False, and nothing
-    /// taken, while the previous one still waits (the next one gathers on) or
-    /// when the store failed.
-    pub(super) fn checkpoint(&self) -> bool {
+    /// checkpoint by an acknowledgement round trip). Nothing is taken while
+    /// the previous one still waits (the next one gathers on) or when the
+    /// store failed.
+    pub(super) fn checkpoint(&self) {
         if self.failed.load(Ordering::Relaxed) {
-            return false;
+            return;
         }
         self.submit_acknowledged();
         let mut waiting = self.waiting.lock().expect("waiting lock");
@@ -141,7 +141,7 @@ impl PipelineContext {
                     "checkpoint postponed: outputs not acknowledged in time"
                 );
             }
-            return false;
+            return;
         }
         let cut = self.outputs.published();
         *waiting = Some(Waiting {
@@ -152,7 +152,6 @@ impl PipelineContext {
         });
         drop(waiting);
         self.submit_acknowledged();
-        true
     }
 
     /// Checkpoints everything handled so far and hands it to the writer now:

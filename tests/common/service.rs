@@ -6,7 +6,33 @@ use dqmon::service::config::{
     Config, HashingConfig, HttpConfig, KafkaConfig, ProcessingConfig, StoreConfig,
 };
 
+use rdkafka::mocking::MockCluster;
+
 use super::crash;
+
+/// The mock cluster of a suite: the exchange's topics, the `i`-th of them
+/// with `partitions(i)` partitions, the outputs (`dq.violations`,
+/// `dq.deadletter`) and any `extra` (topic, partitions); and its bootstrap
+/// address.
+pub fn mock_bus(
+    checks: &dqmon::catalog::Checks,
+    partitions: impl Fn(usize) -> i32,
+    extra: &[(&str, i32)],
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let mock = MockCluster::new(1).unwrap();
+    for (i, t) in checks.topics().iter().enumerate() {
+        mock.create_topic(t, partitions(i), 1).unwrap();
+    }
+    let outputs = [("dq.violations", 3), ("dq.deadletter", 1)];
+    for (topic, n) in outputs.iter().chain(extra) {
+        mock.create_topic(topic, *n, 1).unwrap();
+    }
+    let bootstrap = mock.bootstrap_servers();
+    (mock, bootstrap)
+}
 
 /// A service's configuration on the mock cluster at `bootstrap`, its score
 /// store `dqmon.sqlite` in `dir`.
